@@ -42,10 +42,14 @@ class HostKey:
 
 @dataclass(frozen=True)
 class MxRecord:
+    """One mail host. `lookup_error` says why `addresses` is empty, if it is."""
+
     preference: int | None
     host: str
     addresses: tuple[str, ...]
     host_unicode: str = ""
+    lookup_error: str | None = None
+    port: int | None = None  # only for --mx HOST:PORT overrides
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,7 @@
+"""`python -m probe` is the same as `probe`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

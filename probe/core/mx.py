@@ -1,0 +1,250 @@
+"""MX discovery the way RFC 5321 §5.1 and RFC 7505 describe it.
+
+A real sender's view of where a domain's mail goes: MX records in preference
+order, the implicit MX when there are none, the null MX that says "no mail
+here", and the misconfigurations that make senders fail (dangling MX, MX to a
+CNAME or to an IP literal). Every DNS failure becomes a typed outcome and a
+plain-English finding; nothing here raises for a DNS answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import dns.asyncresolver
+import dns.exception
+import dns.name
+import dns.nameserver
+import dns.rcode
+import dns.resolver
+
+from .events import Finding, MxRecord, MxSource, Outcome
+from .plan import InputError, is_ip
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What DNS said. `outcome` is None when there are hosts to probe."""
+
+    source: MxSource
+    records: tuple[MxRecord, ...]
+    findings: tuple[Finding, ...]
+    outcome: Outcome | None = None
+
+
+def build_resolver(
+    nameservers: Sequence[tuple[str, int]] | None, timeout: float = 3.0, lifetime: float = 10.0
+) -> dns.asyncresolver.Resolver:
+    """A private resolver: the given servers only (like `dig @IP`), else the system's.
+
+    The module-level default resolver is never touched, and search domains are
+    off so `intranet` is never quietly turned into `intranet.corp.example`.
+    """
+    if nameservers:
+        resolver = dns.asyncresolver.Resolver(configure=False)
+        resolver.nameservers = [dns.nameserver.Do53Nameserver(ip, port) for ip, port in nameservers]
+    else:
+        try:
+            resolver = dns.asyncresolver.Resolver()
+        except dns.resolver.NoResolverConfiguration:
+            raise InputError(
+                "no system DNS resolver is configured; give one with --nameserver IP"
+            ) from None
+    resolver.timeout = timeout
+    resolver.lifetime = lifetime
+    resolver.use_search_by_default = False
+    return resolver
+
+
+def display_name(name: dns.name.Name) -> str:
+    """The name as text; odd bytes stay in DNS escape form (\\027), never raw."""
+    return name.to_text(omit_final_dot=True)
+
+
+def unicode_name(name: dns.name.Name) -> str:
+    try:
+        return name.to_unicode(omit_final_dot=True)
+    except (dns.name.IDNAException, UnicodeError, ValueError):
+        return display_name(name)
+
+
+class _Failure(Exception):
+    def __init__(self, outcome: Outcome, message: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.message = message
+
+
+async def _query(resolver: dns.asyncresolver.Resolver, name: dns.name.Name,
+                 rdtype: str) -> dns.resolver.Answer | None:
+    """Resolve one RRset. None means "no such record" (NoAnswer).
+
+    NXDOMAIN propagates; every other failure becomes a _Failure carrying its
+    outcome. An outer deadline covers dnspython's habit of overshooting its
+    lifetime by about one try.
+    """
+    deadline = resolver.lifetime + resolver.timeout + 1.0
+    try:
+        async with asyncio.timeout(deadline):
+            return await resolver.resolve(name, rdtype, search=False)
+    except dns.resolver.NoAnswer:
+        return None
+    except dns.resolver.NXDOMAIN:
+        raise
+    except dns.resolver.YXDOMAIN:
+        raise _Failure("permanent", f"{display_name(name)}: name too long after DNAME "
+                       "substitution (YXDOMAIN)") from None
+    except dns.resolver.NoNameservers as exc:
+        raise _Failure("transient", f"DNS servers could not answer for {display_name(name)} "
+                       f"{rdtype} (SERVFAIL or REFUSED): {_server_errors(exc)}") from None
+    except (dns.exception.Timeout, TimeoutError):
+        raise _Failure("transient", f"DNS query for {display_name(name)} {rdtype} timed out "
+                       f"after {resolver.lifetime:g} s") from None
+    except dns.exception.DNSException as exc:
+        raise _Failure("transient", f"DNS query for {display_name(name)} {rdtype} failed: "
+                       f"{exc.__class__.__name__}") from None
+
+
+def _server_errors(exc: dns.resolver.NoNameservers) -> str:
+    errors = exc.kwargs.get("errors") or []
+    parts = []
+    for error in errors[:4]:
+        server, _tcp, _port, err, answer = (list(error) + [None] * 5)[:5]
+        rcode = ""
+        if answer is not None and hasattr(answer, "rcode"):
+            rcode = dns.rcode.to_text(answer.rcode())
+        parts.append(f"{server} {rcode or err}".strip())
+    return "; ".join(parts) or "no server answered"
+
+
+async def _addresses(resolver: dns.asyncresolver.Resolver, host: dns.name.Name,
+                     max_addresses: int) -> tuple[tuple[str, ...], list[str], str | None, bool]:
+    """A then AAAA of one host: (addresses, notes, error, capped)."""
+    notes: list[str] = []
+    found: list[str] = []
+    errors: list[str] = []
+    results = await asyncio.gather(
+        *(_query(resolver, host, rdtype) for rdtype in ("A", "AAAA")), return_exceptions=True
+    )
+    for result in results:
+        if isinstance(result, dns.resolver.NXDOMAIN):
+            errors.append("the name does not exist (NXDOMAIN)")
+        elif isinstance(result, _Failure):
+            errors.append(result.message)
+        elif isinstance(result, BaseException):
+            raise result
+        elif result is not None:
+            if result.canonical_name != host:
+                note = (f"{display_name(host)} is an alias (CNAME) for "
+                        f"{display_name(result.canonical_name)}; RFC 2181 §10.3 and RFC 5321 "
+                        "§5.1 want MX targets to have address records directly")
+                if note not in notes:
+                    notes.append(note)
+            found.extend(rdata.to_text() for rdata in result)
+    unique = tuple(dict.fromkeys(found))
+    error = None if unique else ("; ".join(dict.fromkeys(errors)) or "no A or AAAA record")
+    return unique[:max_addresses], notes, error, len(unique) > max_addresses
+
+
+async def _records_for(resolver: dns.asyncresolver.Resolver,
+                       hosts: list[tuple[int | None, dns.name.Name]],
+                       max_addresses: int) -> tuple[list[MxRecord], list[Finding]]:
+    findings: list[Finding] = []
+    looked_up = await asyncio.gather(*(_addresses(resolver, name, max_addresses)
+                                       for _, name in hosts))
+    records = []
+    for (preference, name), (addresses, notes, error, capped) in zip(hosts, looked_up, strict=True):
+        shown = display_name(name)
+        findings.extend(Finding("warning", note, "mx_cname") for note in notes)
+        if error:
+            findings.append(Finding("warning", f"MX host {shown} has no usable address "
+                                    f"(dangling MX): {error}", "dangling_mx"))
+        if capped:
+            findings.append(Finding("info", f"{shown} has more than {max_addresses} addresses; "
+                                    f"probing the first {max_addresses}", "address_cap"))
+        records.append(MxRecord(preference, shown, addresses, unicode_name(name), error))
+    return records, findings
+
+
+async def discover(domain: str, resolver: dns.asyncresolver.Resolver, *,
+                   max_hosts: int = 10, max_addresses: int = 4) -> Discovery:
+    """Find where mail for `domain` (A-label form) goes."""
+    name = dns.name.from_text(domain)
+    shown = display_name(name)
+    try:
+        answer = await _query(resolver, name, "MX")
+    except dns.resolver.NXDOMAIN:
+        return Discovery("none", (), (Finding(
+            "error", f"{shown} does not exist (NXDOMAIN): no mail can be delivered to it",
+            "nxdomain"),), "permanent")
+    except _Failure as failure:
+        return Discovery("none", (), (Finding("error", failure.message, "dns_failure"),),
+                         failure.outcome)
+
+    findings: list[Finding] = []
+    if answer is None:
+        return await _implicit(resolver, name, max_addresses)
+
+    if answer.canonical_name != name:
+        findings.append(Finding("info", f"{shown} is an alias (CNAME) for "
+                                f"{display_name(answer.canonical_name)}; its MX records are used",
+                                "domain_cname"))
+    mx = sorted(((r.preference, r.exchange) for r in answer),
+                key=lambda item: (item[0], item[1].to_text().lower()))
+    null = [item for item in mx if item[1] == dns.name.root]
+    real = [item for item in mx if item[1] != dns.name.root]
+    if null and not real:
+        return Discovery("null", (MxRecord(null[0][0], ".", ()),), (Finding(
+            "error", f"{shown} publishes a null MX (RFC 7505): it explicitly accepts no mail",
+            "null_mx"),), "permanent")
+    if null:
+        findings.append(Finding("warning", f"{shown} mixes a null MX with real MX records; "
+                                "RFC 7505 §3 forbids this and senders may treat the domain "
+                                "as accepting no mail", "null_mx_mixed"))
+    for _, exchange in real:
+        host_text = display_name(exchange)
+        if is_ip(host_text):
+            findings.append(Finding("warning", f"MX record points to the IP literal {host_text}; "
+                                    "an MX must name a host (RFC 5321 §5.1), and senders will "
+                                    "look it up as a name", "mx_ip_literal"))
+    if len(real) > max_hosts:
+        findings.append(Finding("info", f"{shown} has {len(real)} MX records; probing the "
+                                f"{max_hosts} most preferred", "mx_cap"))
+        real = real[:max_hosts]
+    records, host_findings = await _records_for(resolver, list(real), max_addresses)
+    findings.extend(host_findings)
+    return Discovery("mx", tuple(records), tuple(findings))
+
+
+async def _implicit(resolver: dns.asyncresolver.Resolver, name: dns.name.Name,
+                    max_addresses: int) -> Discovery:
+    """No MX: RFC 5321 §5.1 says the domain itself is the mail host (preference 0)."""
+    shown = display_name(name)
+    addresses, notes, error, capped = await _addresses(resolver, name, max_addresses)
+    if not addresses:
+        transient = error and ("timed out" in error or "could not answer" in error)
+        return Discovery("none", (), (Finding(
+            "error", f"{shown} has no MX record and no address ({error}): it cannot receive mail",
+            "no_mail_host"),), "transient" if transient else "permanent")
+    findings = [Finding("info", f"{shown} has no MX record; using the implicit MX, its own "
+                        "address (RFC 5321 §5.1)", "implicit_mx")]
+    if capped:
+        findings.append(Finding("info", f"{shown} has more than {max_addresses} addresses; "
+                                f"probing the first {max_addresses}", "address_cap"))
+    findings.extend(Finding("info", note, "domain_cname") for note in notes)
+    record = MxRecord(0, shown, addresses, unicode_name(name))
+    return Discovery("implicit", (record,), tuple(findings))
+
+
+async def resolve_override(resolver: dns.asyncresolver.Resolver, host: str, port: int,
+                           max_addresses: int = 4) -> tuple[MxRecord, list[Finding]]:
+    """A host given with --mx: an IP is used as is, a name is resolved like an MX target."""
+    if is_ip(host):
+        return MxRecord(None, host, (host,), host, None, port), []
+    records, findings = await _records_for(resolver, [(None, dns.name.from_text(host))],
+                                           max_addresses)
+    record = records[0]
+    return MxRecord(None, record.host, record.addresses, record.host_unicode,
+                    record.lookup_error, port), findings

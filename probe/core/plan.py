@@ -1,0 +1,339 @@
+"""What a probe will do, validated before a single byte goes on the wire.
+
+Everything the user typed (target, addresses, HELO name, ports, name servers)
+is checked here, because aiosmtplib silently rewrites some bad addresses and
+dnspython accepts names with spaces. A bad value raises InputError with one
+specific sentence; the CLI turns it into exit code 64.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from dataclasses import dataclass, field
+
+import dns.name
+import idna
+
+PHASES = ("banner", "ehlo", "help", "starttls", "mail", "rcpt")
+MAX_LOCAL_PART = 64  # RFC 5321 §4.5.3.1.1
+MAX_DOMAIN = 255  # §4.5.3.1.2
+MAX_PATH = 256  # §4.5.3.1.3, including the angle brackets
+
+
+class InputError(ValueError):
+    """Bad input from the user: one sentence, exit 64, nothing sent."""
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Deadlines, in seconds. `step` bounds each whole reply, not each byte.
+
+    Connect and QUIT get shorter deadlines than a step: a black-holed address
+    should not hold the run for the full step time, and the result never
+    waits on a slow goodbye. The host budget bounds one session however slowly
+    a server answers each step just under its deadline.
+    """
+
+    step: float = 30.0
+
+    @property
+    def connect(self) -> float:
+        return min(self.step, 10.0)
+
+    @property
+    def quit(self) -> float:
+        return min(self.step, 5.0)
+
+    @property
+    def host_budget(self) -> float:
+        return self.step * 6
+
+    @property
+    def run_budget(self) -> float:
+        return self.step * 20
+
+    @property
+    def dns(self) -> float:
+        return min(self.step, 3.0)
+
+    @property
+    def dns_lifetime(self) -> float:
+        return min(self.step, 10.0)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated probe request: the core's only input."""
+
+    target: str
+    domain: str  # A-label form, no trailing dot; "" when only --mx was given
+    domain_unicode: str
+    rcpts: tuple[str, ...]
+    mail_from: str  # "" is the null reverse path <>
+    helo: str
+    port: int = 25
+    mx_override: tuple[tuple[str, int], ...] = ()
+    nameservers: tuple[tuple[str, int], ...] = ()
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    starttls: bool = True
+    quit_after: str = "rcpt"
+    tls_ca_file: str | None = None
+
+    def stops_after(self, phase: str) -> bool:
+        """True when the user asked to stop once `phase` is done."""
+        return PHASES.index(self.quit_after) <= PHASES.index(phase)
+
+
+_LDH_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0080-\u009f]")
+_ATEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+\Z")
+
+
+def _show(value: str) -> str:
+    return ascii(value)
+
+
+def _check_label(label: str, what: str, raw: str) -> None:
+    """LDH rules for the ASCII labels; Unicode labels are left to IDNA."""
+    if len(label.encode("utf-8")) > 63 and label.isascii():
+        raise InputError(f"{what} {_show(raw)} has a label longer than 63 characters")
+    if label.isascii() and not _LDH_LABEL.match(label.lower()):
+        raise InputError(
+            f"{what} {_show(raw)} has an invalid label {label!r} "
+            "(letters, digits and inner hyphens only)"
+        )
+
+
+def normalize_domain(value: str, what: str = "domain") -> tuple[str, str]:
+    """Return (A-label form, Unicode form) of a host or domain name.
+
+    Applies UTS 46 mapping (IDNA 2008), drops one trailing dot, and rejects
+    what dnspython would accept but no mail host can be called: spaces,
+    underscores, empty labels, labels over 63 octets, names over 253.
+    """
+    raw = value
+    if not value or not value.strip():
+        raise InputError(f"{what} is empty")
+    if _CONTROL.search(value) or any(ch.isspace() for ch in value):
+        raise InputError(f"{what} {_show(raw)} contains spaces or control characters")
+    if value.endswith("."):
+        value = value[:-1]
+    if not value or value.startswith(".") or ".." in value:
+        raise InputError(f"{what} {_show(raw)} has an empty label (two dots in a row?)")
+    for label in value.split("."):
+        _check_label(label, what, raw)
+    try:
+        alabel = idna.encode(value, uts46=True, transitional=False).decode("ascii").lower()
+    except idna.IDNAError as exc:
+        raise InputError(f"{what} {_show(raw)} is not a valid host name: {exc}") from None
+    for label in alabel.split("."):
+        _check_label(label, what, raw)
+    if len(alabel) > 253:
+        raise InputError(f"{what} {_show(raw)} is longer than 253 characters")
+    try:
+        unicode = idna.decode(alabel)
+    except idna.IDNAError:
+        unicode = alabel
+    dns.name.from_text(alabel)  # cannot fail after the checks above; keeps one definition
+    return alabel, unicode
+
+
+def parse_address(value: str, what: str = "address") -> tuple[str, str]:
+    """Validate an envelope address; return (address with A-label domain, domain).
+
+    Rejects display names, lists, comments, angle brackets, spaces and
+    controls instead of rewriting them (aiosmtplib's parseaddr would turn
+    `x@y SIZE=1` into `x@ySIZE=1`). A non-ASCII local part is refused: the
+    probe does not negotiate SMTPUTF8.
+    """
+    if _CONTROL.search(value):
+        raise InputError(f"{what} {_show(value)} contains control characters (CR/LF?)")
+    if any(ch.isspace() for ch in value):
+        raise InputError(f"{what} {_show(value)} contains spaces")
+    if any(ch in value for ch in '<>(),;:"[]\\'):
+        raise InputError(
+            f"{what} {_show(value)} must be a bare address like user@example.com "
+            "(no display name, brackets, quotes or lists)"
+        )
+    local, sep, domain = value.rpartition("@")
+    if not sep or not local:
+        raise InputError(f"{what} {_show(value)} is not of the form user@domain")
+    if not local.isascii():
+        raise InputError(
+            f"{what} {_show(value)} has a non-ASCII local part; probe does not use SMTPUTF8"
+        )
+    if not _ATEXT.match(local) or local.startswith(".") or local.endswith(".") or ".." in local:
+        raise InputError(f"{what} {_show(value)} has an invalid local part")
+    if len(local) > MAX_LOCAL_PART:
+        raise InputError(f"{what} {_show(value)}: local part longer than 64 octets "
+                         "(RFC 5321 §4.5.3.1.1)")
+    alabel, _ = normalize_domain(domain, f"domain of {what}")
+    address = f"{local}@{alabel}"
+    if len(address) + 2 > MAX_PATH:
+        raise InputError(f"{what} {_show(value)} is longer than 256 octets (RFC 5321 §4.5.3.1.3)")
+    return address, alabel
+
+
+def parse_port(value: str | int, what: str = "port") -> int:
+    try:
+        port = int(str(value), 10)
+    except ValueError:
+        raise InputError(f"{what} {_show(str(value))} is not a number") from None
+    if not 1 <= port <= 65535:
+        raise InputError(f"{what} {port} is out of range (1-65535)")
+    return port
+
+
+def parse_hostport(value: str, default_port: int, what: str) -> tuple[str, int]:
+    """Split `host`, `host:port`, `[v6]:port` or `v6`; validate both halves."""
+    host, port = value, default_port
+    if value.startswith("["):
+        end = value.find("]")
+        if end == -1:
+            raise InputError(f"{what} {_show(value)} has an unclosed '['")
+        host, rest = value[1:end], value[end + 1:]
+        if rest:
+            if not rest.startswith(":"):
+                raise InputError(f"{what} {_show(value)} is not HOST[:PORT]")
+            port = parse_port(rest[1:], f"port in {what}")
+    elif value.count(":") == 1:
+        host, port_text = value.split(":")
+        port = parse_port(port_text, f"port in {what}")
+    return host, port
+
+
+def is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_nameserver(value: str) -> tuple[str, int]:
+    host, port = parse_hostport(value, 53, "--nameserver")
+    if not is_ip(host):
+        raise InputError(f"--nameserver {_show(value)} must be an IP address (like dig @IP)")
+    return host, port
+
+
+def parse_mx(value: str, default_port: int) -> tuple[str, int]:
+    host, port = parse_hostport(value, default_port, "--mx")
+    if is_ip(host):
+        return host, port
+    alabel, _ = normalize_domain(host, "--mx host")
+    return alabel, port
+
+
+def validate_helo(value: str) -> str:
+    """An EHLO name: a domain or an address literal such as [192.0.2.1]."""
+    if value.startswith("[") and value.endswith("]"):
+        inner = value[1:-1]
+        literal = inner[5:] if inner.lower().startswith("ipv6:") else inner
+        if is_ip(literal):
+            return value
+        raise InputError(f"--helo {_show(value)} is not a valid address literal")
+    alabel, _ = normalize_domain(value, "--helo name")
+    return alabel
+
+
+def default_helo() -> str:
+    """This machine's name if it is fully qualified, else an address literal.
+
+    RFC 5321 §4.1.4 asks for the FQDN, or an address literal when there is
+    none. We read the local name only (no reverse lookup), so it cannot hang.
+    """
+    name = socket.gethostname()
+    if "." in name:
+        try:
+            return validate_helo(name)
+        except InputError:
+            pass
+    return "[127.0.0.1]"
+
+
+def default_rcpt(domain: str, overrides: tuple[tuple[str, int], ...]) -> str:
+    """postmaster@DOMAIN: RFC 5321 §4.5.1 requires every mail domain to accept it.
+
+    With only an IP given via --mx there is no domain; the bare `postmaster`
+    form is the one RFC 5321 allows without a domain.
+    """
+    if domain:
+        return f"postmaster@{domain}"
+    host = overrides[0][0]
+    return "postmaster" if is_ip(host) else f"postmaster@{host}"
+
+
+def build_plan(
+    target: str,
+    *,
+    rcpts: list[str] | None = None,
+    mail_from: str = "",
+    helo: str | None = None,
+    port: int | str = 25,
+    mx: list[str] | None = None,
+    nameservers: list[str] | None = None,
+    timeout: float | str = 30.0,
+    starttls: bool = True,
+    quit_after: str = "rcpt",
+    tls_ca_file: str | None = None,
+) -> Plan:
+    """Validate every user input and return the Plan, or raise InputError."""
+    port_number = parse_port(port, "--port")
+    try:
+        step = float(timeout)
+    except (TypeError, ValueError):
+        raise InputError(f"--timeout {_show(str(timeout))} is not a number of seconds") from None
+    if not 0 < step <= 3600:
+        raise InputError(f"--timeout {step:g} must be between 0 and 3600 seconds")
+    if quit_after not in PHASES:
+        raise InputError(f"--quit-after {_show(quit_after)} must be one of {', '.join(PHASES)}")
+    overrides = tuple(parse_mx(value, port_number) for value in (mx or []))
+    servers = tuple(parse_nameserver(value) for value in (nameservers or []))
+
+    target = target.strip() if target else ""
+    implied_rcpt: str | None = None
+    if not target and not overrides:
+        raise InputError("no target: give a domain, an address, or --mx HOST")
+    if "@" in target:
+        implied_rcpt, domain = parse_address(target, "target address")
+        domain_unicode = normalize_domain(domain)[1]
+    elif target:
+        if target.startswith("[") or is_ip(target):
+            raise InputError(
+                f"target {_show(target)} is an IP address; "
+                f"use --mx {target.strip('[]')} to probe a host"
+            )
+        domain, domain_unicode = normalize_domain(target)
+    else:
+        domain = domain_unicode = ""
+
+    checked_rcpts = [parse_address(r, "--rcpt")[0] for r in (rcpts or [])]
+    if implied_rcpt and implied_rcpt not in checked_rcpts:
+        checked_rcpts.insert(0, implied_rcpt)
+    if not checked_rcpts:
+        checked_rcpts = [default_rcpt(domain, overrides)]
+    sender = "" if mail_from in ("", "<>") else parse_address(mail_from, "--mail-from")[0]
+    if tls_ca_file is not None:
+        try:
+            with open(tls_ca_file, "rb"):
+                pass
+        except OSError as exc:
+            raise InputError(f"--tls-ca-file {_show(tls_ca_file)}: {exc.strerror}") from None
+    return Plan(
+        target=target or overrides[0][0],
+        domain=domain,
+        domain_unicode=domain_unicode,
+        rcpts=tuple(checked_rcpts),
+        mail_from=sender,
+        helo=validate_helo(helo) if helo is not None else default_helo(),
+        port=port_number,
+        mx_override=overrides,
+        nameservers=servers,
+        timeouts=Timeouts(step),
+        starttls=starttls,
+        quit_after=quit_after,
+        tls_ca_file=tls_ca_file,
+    )

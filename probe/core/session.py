@@ -1,0 +1,432 @@
+"""One SMTP conversation with one address, as a stream of steps.
+
+aiosmtplib is the wire layer: its SMTPProtocol frames replies, enforces the
+per-reply deadline and performs the STARTTLS upgrade (with its buffer discard
+against response injection). Everything else is ours, because a diagnostic
+tool must see what the library hides: a tee records every byte the server
+sent before aiosmtplib parses or drops it, each reply is re-framed and
+validated from those bytes (`reply.frame`), and each library exception is
+turned here, and only here, into a typed step error with the partial lines.
+
+Etiquette: commands go out one at a time (no pipelining), DATA is never sent,
+and QUIT ends every session whose connection is still usable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import ssl
+import time
+from collections.abc import Callable
+
+from aiosmtplib.errors import (
+    SMTPReadTimeoutError,
+    SMTPResponseException,
+    SMTPServerDisconnected,
+    SMTPTimeoutError,
+)
+from aiosmtplib.protocol import SMTPProtocol
+
+from knowledge import explain_error, explain_reply
+
+from . import tls
+from .events import (
+    Event,
+    Finding,
+    FindingRaised,
+    HostKey,
+    Stage,
+    Step,
+    StepDone,
+    StepError,
+    StepStarted,
+    TlsEstablished,
+)
+from .plan import Plan, is_ip
+from .reply import Framed, MalformedReply, frame
+
+TEE_LIMIT = 256 * 1024  # raw bytes kept per session; past it the session stops
+MAX_PARTIAL_LINES = 50
+MAX_PARTIAL_CHARS = 2000
+
+Emit = Callable[[Event], None]
+
+
+class Tee:
+    """Every byte the server sent, in order, with the time the last chunk came."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.overflowed = False
+        self.last_received = time.monotonic()
+
+    def received(self, chunk: bytes) -> None:
+        self.last_received = time.monotonic()
+        room = TEE_LIMIT - len(self.data)
+        if len(chunk) > room:
+            self.overflowed = True
+            chunk = chunk[:max(room, 0)]
+        self.data.extend(chunk)
+
+
+class TeeProtocol(SMTPProtocol):
+    """aiosmtplib's protocol, with every received chunk copied to a Tee first.
+
+    After STARTTLS, asyncio hands this protocol decrypted bytes, so the tee
+    stays readable. Depends on aiosmtplib's private constructor signature,
+    which is why the version is pinned and a test checks it.
+    """
+
+    def __init__(self, tee: Tee, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop=loop)
+        self.tee = tee
+
+    def data_received(self, data: bytes) -> None:
+        self.tee.received(data)
+        super().data_received(data)
+
+
+class _Stop(Exception):
+    """The session cannot go on (connection gone, desynced, or refused)."""
+
+
+def _clip_lines(lines: tuple[str, ...]) -> tuple[str, ...]:
+    clipped = tuple(line[:MAX_PARTIAL_CHARS] for line in lines[:MAX_PARTIAL_LINES])
+    if len(lines) > MAX_PARTIAL_LINES:
+        clipped += (f"[{len(lines) - MAX_PARTIAL_LINES} more lines not kept]",)
+    return clipped
+
+
+def _ehlo_keywords(lines: tuple[str, ...]) -> set[str]:
+    return {line.split()[0].upper() for line in lines[1:] if line.split()}
+
+
+class Session:
+    """Drives one conversation; `run()` emits events and never raises for the server."""
+
+    def __init__(self, key: HostKey, server_name: str, plan: Plan, emit: Emit) -> None:
+        self.key = key
+        self.server_name = server_name  # SNI and certificate name: the MX host name
+        self.plan = plan
+        self.emit = emit
+        self.tee = Tee()
+        self.consumed = 0
+        self.protocol: TeeProtocol | None = None
+        self.steps: list[Step] = []
+        self.usable = False
+        self.noted: set[tuple[str, str]] = set()
+        self.active: tuple[Stage, str | None, float] | None = None
+        self.connected_at = 0.0
+
+    # -- helpers -----------------------------------------------------------
+
+    def finding(self, severity: str, message: str, code: str) -> None:
+        if (code, message) in self.noted:
+            return
+        self.noted.add((code, message))
+        self.emit(FindingRaised(Finding(severity, message, code, self.key)))  # type: ignore[arg-type]
+
+    def start(self, stage: Stage, command: str | None) -> float:
+        """Announce a step (for live views) and remember it in case the budget ends it."""
+        started = time.monotonic()
+        self.active = (stage, command, started)
+        self.emit(StepStarted(self.key, stage, command))
+        return started
+
+    def record(self, step: Step) -> Step:
+        self.active = None
+        self.steps.append(step)
+        self.emit(StepDone(self.key, step))
+        return step
+
+    def error_step(self, stage: Stage, command: str | None, started: float, kind: str,
+                   message: str, partial: tuple[str, ...] = ()) -> Step:
+        return self.record(Step(
+            stage, command, None, (time.monotonic() - started) * 1000,
+            explain_error(kind, stage), StepError(kind, message), _clip_lines(partial),  # type: ignore[arg-type]
+        ))
+
+    def _take_unsolicited(self, stage: Stage) -> None:
+        """Bytes that arrived while no command was pending: record and flag them."""
+        pending = bytes(self.tee.data[self.consumed:])
+        self.consumed = len(self.tee.data)
+        if pending:
+            shown = pending[:200].decode("utf-8", "backslashreplace")
+            self.finding("warning", f"the server sent {len(pending)} bytes nobody asked for "
+                         f"before {stage.upper()}: {shown!r}", "unsolicited_data")
+
+    def _frame_region(self, start: int) -> tuple[Framed | None, MalformedReply | None]:
+        region = bytes(self.tee.data[start:])
+        self.consumed = len(self.tee.data)
+        try:
+            return frame(region), None
+        except MalformedReply as exc:
+            return None, exc
+
+    def _note_oddities(self, stage: Stage, framed: Framed) -> None:
+        for reply in framed.replies[:1]:
+            for oddity in reply.oddities:
+                self.finding("warning", f"{stage.upper()} reply: {oddity}", "reply_oddity")
+
+    # -- one exchange ----------------------------------------------------------
+
+    async def exchange(self, stage: Stage, command: str | None, timeout: float) -> Step:
+        """Send `command` (None: just read, for the banner) and record the outcome.
+
+        Raises _Stop when the connection can no longer be trusted for a
+        next command: it is closed, timed out, desynced or not speaking SMTP.
+        """
+        assert self.protocol is not None
+        self._take_unsolicited(stage)
+        mark = len(self.tee.data)
+        started = self.start(stage, command)
+        if command is None:  # the greeting is timed from the moment TCP connected
+            started = self.connected_at
+        failure: tuple[str, str] | None = None
+        try:
+            if command is None:
+                await self.protocol.read_response(timeout=timeout)
+            else:
+                await self.protocol.execute_command(command.encode("ascii"), timeout=timeout)
+        except (SMTPReadTimeoutError, SMTPTimeoutError):
+            failure = ("timeout", f"no complete reply within {timeout:g} s")
+        except SMTPServerDisconnected:
+            failure = ("closed", "the server closed the connection")
+        except SMTPResponseException as exc:
+            if exc.code != -1:
+                raise
+            failure = ("protocol", "reply too long: over aiosmtplib's 8 KiB line / 32 KiB reply "
+                       "limit" if "too long" in exc.message else "malformed reply")
+        except ConnectionError as exc:
+            failure = ("closed", f"connection error: {exc.strerror or exc.__class__.__name__}")
+        elapsed = (time.monotonic() - started) * 1000
+        framed, malformed = self._frame_region(mark)
+
+        if malformed is not None:
+            self.error_step(stage, command, started, "protocol", malformed.message,
+                            malformed.lines)
+            raise _Stop("protocol")
+        assert framed is not None
+        if failure is not None or not framed.replies:
+            kind, message = failure or ("protocol", "no complete reply")
+            if kind == "timeout" and not self.tee.data[mark:]:
+                message += " (no bytes received)"
+            elif kind == "timeout" and b"\r" in framed.rest and b"\n" not in framed.rest:
+                message += " (the line ended with CR but never LF)"
+            elif kind == "closed" and framed.partial:
+                message = "the server closed the connection in the middle of a reply"
+            partial = tuple(line for reply in framed.replies for line in reply.lines)
+            self.error_step(stage, command, started, kind, message, partial + framed.partial)
+            self.usable = False
+            raise _Stop(kind)
+
+        reply = framed.replies[0]
+        self._note_oddities(stage, framed)
+        step = self.record(Step(stage, command, reply, elapsed,
+                                explain_reply(reply.code, reply.text, stage)))
+        extra = framed.replies[1:]
+        if (extra or framed.rest) and stage != "starttls":
+            shown = bytes(self.tee.data[mark + len(reply.raw):][:200]).decode(
+                "utf-8", "backslashreplace")
+            self.finding("error", f"the server sent more than one reply to {stage.upper()} "
+                         f"({shown!r}); replies can no longer be paired with commands, so "
+                         "this session stops here", "extra_reply")
+            raise _Stop("desync")
+        if self.tee.overflowed:
+            self.finding("error", f"the server sent more than {TEE_LIMIT // 1024} KiB; "
+                         "stopping this session", "too_much_data")
+            raise _Stop("overflow")
+        if reply.code == 421:  # the server is closing the channel: no QUIT
+            self.usable = False
+            raise _Stop("421")
+        return step
+
+    # -- the conversation -------------------------------------------------------
+
+    async def connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self.key.address is not None
+        started = self.start("connect", None)
+        timeout = self.plan.timeouts.connect
+        try:
+            async with asyncio.timeout(timeout):
+                _, protocol = await loop.create_connection(
+                    lambda: TeeProtocol(self.tee, loop), host=self.key.address, port=self.key.port
+                )
+        except TimeoutError:
+            self.error_step("connect", None, started, "timeout",
+                            f"no TCP answer within {timeout:g} s (filtered port or host down)")
+            raise _Stop("timeout") from None
+        except ConnectionRefusedError:
+            self.error_step("connect", None, started, "refused",
+                            f"connection refused on port {self.key.port}")
+            raise _Stop("refused") from None
+        except OSError as exc:
+            kind = "unreachable" if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH,
+                                                  errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) \
+                else "refused"
+            self.error_step("connect", None, started, kind, exc.strerror or str(exc))
+            raise _Stop(kind) from None
+        self.protocol = protocol
+        self.usable = True
+        self.connected_at = time.monotonic()
+        self.record(Step("connect", None, None, (time.monotonic() - started) * 1000))
+
+    async def ehlo(self) -> set[str]:
+        """EHLO, falling back to HELO (as a visible step) when EHLO gets a 5xx."""
+        timeout = self.plan.timeouts.step
+        step = await self.exchange("ehlo", f"EHLO {self.plan.helo}", timeout)
+        assert step.reply is not None
+        if step.reply.code_class == 2:
+            return _ehlo_keywords(step.reply.lines)
+        if step.reply.code_class == 5:
+            helo = await self.exchange("helo", f"HELO {self.plan.helo}", timeout)
+            assert helo.reply is not None
+            if helo.reply.code_class == 2:
+                return set()
+        raise _Stop("helo refused")
+
+    async def starttls(self) -> bool:
+        """STARTTLS and the handshake, as two steps. True when TLS is up."""
+        assert self.protocol is not None
+        self._take_unsolicited("starttls")
+        command = "STARTTLS"
+        timeout = self.plan.timeouts.step
+        mark = len(self.tee.data)
+        started = self.start("starttls", command)
+        failure: tuple[str, str] | None = None
+        try:
+            await self.protocol.start_tls(tls.client_context(), server_hostname=self._sni(),
+                                          timeout=timeout)
+        except SMTPResponseException as exc:
+            if exc.code == -1:
+                failure = ("protocol", "malformed reply")
+        except SMTPTimeoutError as exc:
+            failure = ("timeout", str(exc))
+        except SMTPServerDisconnected:
+            failure = ("closed", "the connection was closed")
+        except ssl.SSLError as exc:
+            failure = ("tls", f"TLS handshake failed: {exc.reason or exc.__class__.__name__}"
+                       + (" (the server did not speak TLS)" if exc.reason ==
+                          "WRONG_VERSION_NUMBER" else ""))
+        except ConnectionError as exc:
+            failure = ("closed", f"connection error: {exc.strerror or exc.__class__.__name__}")
+        finished = time.monotonic()
+        framed, malformed = self._frame_region(mark)
+        if malformed is not None:
+            self.error_step("starttls", command, started, "protocol", malformed.message,
+                            malformed.lines)
+            raise _Stop("protocol")
+        assert framed is not None
+        if not framed.replies:
+            kind, message = failure or ("protocol", "no reply")
+            self.error_step("starttls", command, started, kind, message, framed.partial)
+            raise _Stop(kind)
+
+        reply = framed.replies[0]
+        reply_at = min(self.tee.last_received, finished)
+        self._note_oddities("starttls", framed)
+        self.record(Step("starttls", command, reply, (reply_at - started) * 1000,
+                         explain_reply(reply.code, reply.text, "starttls")))
+        if reply.code != 220:
+            if reply.code == 421 or not self.protocol.is_connected:
+                self.usable = False
+                raise _Stop("421")
+            self.finding("warning", f"STARTTLS was offered but refused ({reply.code}); "
+                         "mail to this host would travel unencrypted", "starttls_refused")
+            return False
+        if framed.rest or len(framed.replies) > 1:
+            injected = bytes(self.tee.data[mark + len(reply.raw):mark + len(reply.raw) + 200])
+            self.finding("error", "the server (or something in the path) sent data right after "
+                         "its 220 reply to STARTTLS, before the TLS handshake: "
+                         f"{injected.decode('utf-8', 'backslashreplace')!r}. This is the STARTTLS "
+                         "response-injection pattern (RFC 3207 §4.2, CVE-2011-0411); probe "
+                         "discarded it", "starttls_injection")
+        self.start("tls", None)
+        if failure is not None:
+            kind, message = failure
+            if kind == "timeout":
+                message = f"TLS handshake did not finish within {timeout:g} s"
+            self.record(Step("tls", None, None, (finished - reply_at) * 1000,
+                             explain_error(kind, "tls"), StepError(kind, message)))  # type: ignore[arg-type]
+            self.usable = False
+            raise _Stop("tls")
+        transport = self.protocol.transport
+        ssl_object = transport.get_extra_info("ssl_object") if transport else None
+        self.record(Step("tls", None, None, (finished - reply_at) * 1000))
+        if ssl_object is not None:
+            info = tls.inspect(ssl_object, self.server_name, self.plan.tls_ca_file)
+            self.emit(TlsEstablished(self.key, info))
+            for message in tls.findings_for(info, self.server_name):
+                self.finding("warning", message, "tls_certificate")
+        self.consumed = len(self.tee.data)
+        return True
+
+    def _sni(self) -> str | None:
+        return None if is_ip(self.server_name) else self.server_name
+
+    async def quit(self) -> None:
+        """QUIT, reporting a missing 221 honestly instead of inventing one."""
+        if not (self.usable and self.protocol and self.protocol.is_connected):
+            return
+        with contextlib.suppress(_Stop):
+            await self.exchange("quit", "QUIT", self.plan.timeouts.quit)
+
+    async def conversation(self) -> None:
+        plan = self.plan
+        timeout = plan.timeouts.step
+        await self.connect()
+        banner = await self.exchange("banner", None, timeout)
+        assert banner.reply is not None
+        if banner.reply.code != 220 or plan.stops_after("banner"):
+            return
+        keywords = await self.ehlo()
+        if plan.stops_after("ehlo"):
+            return
+        await self.exchange("help", "HELP", timeout)
+        if plan.stops_after("help"):
+            return
+        if not plan.starttls:
+            self.finding("info", "STARTTLS not attempted (--no-starttls)", "starttls_skipped")
+        elif "STARTTLS" not in keywords:
+            self.finding("warning", "the server does not offer STARTTLS: mail to it travels "
+                         "unencrypted", "no_starttls")
+        elif await self.starttls():
+            keywords = await self.ehlo()
+        if plan.stops_after("starttls"):
+            return
+        mail = await self.exchange("mail", f"MAIL FROM:<{plan.mail_from}>", timeout)
+        assert mail.reply is not None
+        if mail.reply.code_class != 2 or plan.stops_after("mail"):
+            return
+        for rcpt in plan.rcpts:
+            await self.exchange("rcpt", f"RCPT TO:<{rcpt}>", timeout)
+
+    async def run(self) -> list[Step]:
+        """The whole session within the host budget. Returns the steps taken."""
+        budget = self.plan.timeouts.host_budget
+        try:
+            async with asyncio.timeout(budget):
+                try:
+                    await self.conversation()
+                except _Stop:
+                    pass
+                except Exception:
+                    # A bug of ours: still say goodbye before reporting it.
+                    with contextlib.suppress(Exception):
+                        await self.quit()
+                    raise
+                await self.quit()
+        except TimeoutError:
+            self.finding("error", f"gave up on this host after its {budget:g} s budget "
+                         "(every step answered slowly)", "host_budget")
+            if self.active is not None:
+                stage, command, started = self.active
+                self.error_step(stage, command, started, "timeout",
+                                f"host budget of {budget:g} s ran out during this step")
+        finally:
+            if self.protocol is not None and self.protocol.transport is not None:
+                self.protocol.transport.close()
+        return self.steps

@@ -1,0 +1,196 @@
+"""What the STARTTLS handshake revealed about a server's certificate.
+
+SMTP between MTAs is opportunistic: senders encrypt without verifying, so a
+probe that refused bad certificates would report a failure no real sender
+sees. We therefore handshake without verification (the session goes on) and
+judge the certificate afterwards with `cryptography`'s RFC 5280 verifier
+against the system trust store: expiry, self-signed, name match and chain
+problems become findings, never fatal errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import ssl
+from functools import lru_cache
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from cryptography.x509.verification import (
+    DNSName,
+    IPAddress,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
+
+from .events import CertificateInfo, TlsInfo
+
+DEPRECATED_VERSIONS = {"SSLv3", "TLSv1", "TLSv1.1"}
+
+
+def client_context() -> ssl.SSLContext:
+    """An opportunistic client context, like an MTA's: no verification.
+
+    Old protocol versions are allowed so that a server stuck on TLS 1.0 is
+    reported as such instead of as a handshake failure.
+    """
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        context.minimum_version = ssl.TLSVersion.TLSv1
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    except (ValueError, ssl.SSLError):
+        pass
+    return context
+
+
+@lru_cache(maxsize=8)
+def _trust_store(extra_ca_file: str | None) -> Store | None:
+    certs: list[x509.Certificate] = []
+    paths = [ssl.get_default_verify_paths().cafile, extra_ca_file]
+    for path in paths:
+        if not path:
+            continue
+        try:
+            with open(path, "rb") as handle:
+                certs.extend(x509.load_pem_x509_certificates(handle.read()))
+        except (OSError, ValueError):
+            continue
+    return Store(certs) if certs else None
+
+
+def _name(name: x509.Name) -> str:
+    try:
+        return name.rfc4514_string()
+    except ValueError:
+        return repr(name)
+
+
+def _san_names(cert: x509.Certificate) -> tuple[str, ...]:
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except (x509.ExtensionNotFound, ValueError):
+        return ()
+    names: list[str] = list(ext.value.get_values_for_type(x509.DNSName))
+    names += [str(ip) for ip in ext.value.get_values_for_type(x509.IPAddress)]
+    return tuple(names)
+
+
+def _matches(pattern: str, host: str) -> bool:
+    """RFC 6125 matching: exact, or a wildcard standing for one leftmost label."""
+    pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
+    if pattern == host:
+        return True
+    if pattern.startswith("*."):
+        head, _, rest = host.partition(".")
+        return bool(head) and rest == pattern[2:]
+    return False
+
+
+def hostname_matches(cert: x509.Certificate, host: str) -> bool:
+    names = _san_names(cert)
+    if not names:  # legacy certificates without SAN: fall back to the CN
+        names = tuple(
+            str(attr.value) for attr in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        )
+    return any(_matches(name, host) for name in names)
+
+
+def _is_self_signed(cert: x509.Certificate) -> bool:
+    if cert.issuer != cert.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(cert)
+    except Exception:  # any signature or key-type failure means "not self-signed"
+        return False
+    return True
+
+
+def _verify(leaf: x509.Certificate, chain: list[x509.Certificate], host: str,
+            now: dt.datetime, extra_ca_file: str | None) -> str | None:
+    store = _trust_store(extra_ca_file)
+    if store is None:
+        return "no trust store available to verify against"
+    try:
+        subject: DNSName | IPAddress = IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        subject = DNSName(host)
+    try:
+        verifier = PolicyBuilder().store(store).time(now).build_server_verifier(subject)
+        verifier.verify(leaf, chain)
+    except VerificationError as exc:
+        return str(exc)
+    except ValueError as exc:
+        return f"certificate could not be checked: {exc}"
+    return None
+
+
+def _peer_chain(ssl_object: ssl.SSLObject) -> list[x509.Certificate]:
+    """The certificates the server sent after the leaf, if the runtime exposes them.
+
+    Python 3.13 has SSLObject.get_unverified_chain(); 3.11/3.12 only have the
+    private `_sslobj` method of the same name. Without it we verify the leaf
+    alone, which reports a missing intermediate even when the server sent one.
+    """
+    getter = getattr(ssl_object, "get_unverified_chain", None) or getattr(
+        getattr(ssl_object, "_sslobj", None), "get_unverified_chain", None
+    )
+    if getter is None:
+        return []
+    certs: list[x509.Certificate] = []
+    try:
+        for item in (getter() or [])[1:]:
+            raw = item if isinstance(item, bytes) else item.public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
+            certs.append(x509.load_der_x509_certificate(raw))
+    except (ValueError, AttributeError, TypeError):
+        return []
+    return certs
+
+
+def inspect(ssl_object: ssl.SSLObject, host: str, extra_ca_file: str | None) -> TlsInfo:
+    """Describe the negotiated session and judge the server's certificate for `host`."""
+    version = ssl_object.version() or "unknown"
+    cipher = (ssl_object.cipher() or ("unknown",))[0]
+    der = ssl_object.getpeercert(binary_form=True)
+    if not der:
+        return TlsInfo(version, cipher, None)
+    leaf = x509.load_der_x509_certificate(der)
+    now = dt.datetime.now(dt.UTC)
+    not_after = leaf.not_valid_after_utc
+    not_before = leaf.not_valid_before_utc
+    certificate = CertificateInfo(
+        subject=_name(leaf.subject),
+        issuer=_name(leaf.issuer),
+        not_after=not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        not_before=not_before.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        self_signed=_is_self_signed(leaf),
+        expired=now > not_after,
+        hostname_match=hostname_matches(leaf, host),
+        verify_error=_verify(leaf, _peer_chain(ssl_object), host, now, extra_ca_file),
+        san=_san_names(leaf),
+    )
+    return TlsInfo(version, cipher, certificate)
+
+
+def findings_for(tls: TlsInfo, host: str) -> list[str]:
+    """Plain-English warnings about the negotiated TLS session."""
+    messages: list[str] = []
+    if tls.version in DEPRECATED_VERSIONS:
+        messages.append(f"TLS version {tls.version} is deprecated (RFC 8996); offer TLS 1.2 or 1.3")
+    cert = tls.certificate
+    if cert is None:
+        messages.append("the server sent no certificate")
+        return messages
+    if cert.expired:
+        messages.append(f"certificate expired on {cert.not_after}")
+    if not cert.hostname_match:
+        names = ", ".join(cert.san) or cert.subject
+        messages.append(f"certificate does not name {host} (it names: {names})")
+    if cert.self_signed:
+        messages.append("certificate is self-signed")
+    if cert.verify_error and not (cert.expired or cert.self_signed or not cert.hostname_match):
+        messages.append(f"certificate does not verify: {cert.verify_error}")
+    return messages

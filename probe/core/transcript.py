@@ -1,0 +1,99 @@
+"""The transcript: a fold over the event stream.
+
+JSON output, the plain report and the TUI all need the same picture of a run
+(hosts in preference order, their steps, TLS details, findings, the verdict).
+Folding events into a `Report` in one place keeps those views thin and lets
+tests check the picture without sockets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .events import (
+    Event,
+    Finding,
+    FindingRaised,
+    HostDone,
+    HostKey,
+    HostStarted,
+    MxResolved,
+    Outcome,
+    ProbeDone,
+    ProbeStarted,
+    Step,
+    StepDone,
+    StepStarted,
+    TlsEstablished,
+    TlsInfo,
+)
+
+
+@dataclass
+class HostReport:
+    key: HostKey
+    steps: list[Step] = field(default_factory=list)
+    tls: TlsInfo | None = None
+    outcome: Outcome | None = None
+    findings: list[Finding] = field(default_factory=list)
+    active: StepStarted | None = None  # the step waiting for its reply, if any
+
+
+@dataclass
+class Report:
+    started: ProbeStarted | None = None
+    mx: MxResolved | None = None
+    hosts: dict[HostKey, HostReport] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    done: ProbeDone | None = None
+
+    def host(self, key: HostKey) -> HostReport:
+        if key not in self.hosts:
+            self.hosts[key] = HostReport(key)
+        return self.hosts[key]
+
+    def feed(self, event: Event) -> None:
+        """Apply one event. Events for unknown hosts create them, so order is forgiving."""
+        match event:
+            case ProbeStarted():
+                self.started = event
+            case MxResolved():
+                self.mx = event
+            case HostStarted(key=key):
+                self.host(key)
+            case StepStarted(key=key):
+                self.host(key).active = event
+            case StepDone(key=key, step=step):
+                host = self.host(key)
+                host.steps.append(step)
+                host.active = None
+            case TlsEstablished(key=key, tls=tls):
+                self.host(key).tls = tls
+            case FindingRaised(finding=finding):
+                if finding.host is None:
+                    self.findings.append(finding)
+                else:
+                    self.host(finding.host).findings.append(finding)
+            case HostDone(key=key, outcome=outcome):
+                host = self.host(key)
+                host.outcome = outcome
+                host.active = None
+            case ProbeDone():
+                self.done = event
+
+    def ordered_hosts(self) -> list[HostReport]:
+        """Hosts in MX preference order, then by name and address, for display."""
+        return sorted(
+            self.hosts.values(),
+            key=lambda h: (
+                h.key.preference if h.key.preference is not None else -1,
+                h.key.host, h.key.address or "", h.key.port,
+            ),
+        )
+
+
+def fold(events: list[Event]) -> Report:
+    report = Report()
+    for event in events:
+        report.feed(event)
+    return report

@@ -1,0 +1,208 @@
+"""The plain-text report: what a pipe, `--plain` or a saved report gets.
+
+Built from the folded transcript so it reads the same live or after the
+fact. Every string that came from a server or from DNS passes through
+`to_display` before it is placed in a line; colour, when enabled, wraps only
+text this module wrote. Lines are wrapped to 80 columns.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from knowledge import Annotation
+
+from .core.events import Finding, Step
+from .core.transcript import HostReport, Report
+from .sanitize import to_display
+
+WIDTH = 80
+INDENT = "   "
+
+_COLORS = {"2": "32", "3": "36", "4": "33", "5": "31", "dim": "2", "bold": "1",
+           "ok": "32", "transient": "33", "permanent": "31", "error": "31", "warning": "33",
+           "info": "36"}
+
+
+@dataclass(frozen=True)
+class Style:
+    """ANSI colour around our own text only; off for pipes and with NO_COLOR."""
+
+    color: bool = False
+
+    def paint(self, text: str, kind: str) -> str:
+        code = _COLORS.get(kind)
+        if not self.color or not code:
+            return text
+        return f"\x1b[{code}m{text}\x1b[0m"
+
+    @classmethod
+    def for_stream(cls, stream: object) -> Style:
+        isatty = getattr(stream, "isatty", lambda: False)()
+        return cls(bool(isatty) and "NO_COLOR" not in os.environ)
+
+
+def _wrap(text: str, first: str, rest: str | None = None) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=first,
+                         subsequent_indent=rest if rest is not None else " " * len(first),
+                         break_long_words=True, break_on_hyphens=False) or [first.rstrip()]
+
+
+def _ms(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms >= 1 else f"{ms:.1f} ms"
+
+
+def _with_time(line: str, timing: str) -> str:
+    gap = WIDTH - len(line) - len(timing)
+    return f"{line}{' ' * gap}{timing}" if gap >= 2 else f"{line}  {timing}"
+
+
+def host_title(host: HostReport) -> str:
+    key = host.key
+    address = f"[{key.address}]" if key.address else "(no address)"
+    pref = f", preference {key.preference}" if key.preference is not None else ""
+    name = "" if key.host == key.address else f"{to_display(key.host)} "
+    return f"{name}{address}:{key.port}{pref}"
+
+
+def render_annotation(annotation: Annotation, style: Style, brief: bool) -> list[str]:
+    badge = (f"[{annotation.category}]" if annotation.category == annotation.severity
+             else f"[{annotation.category} · {annotation.severity}]")
+    lines = _wrap(f"{style.paint(badge, annotation.severity)} {annotation.title}", INDENT,
+                  INDENT + "  ")
+    if brief:
+        return lines
+    lines += _wrap(annotation.meaning, INDENT + "Meaning: ", INDENT + "  ")
+    if annotation.when:
+        lines += _wrap(annotation.when, INDENT + "When:    ", INDENT + "  ")
+    lines += _wrap(annotation.fix, INDENT + "Fix:     ", INDENT + "  ")
+    if annotation.fix_admin and annotation.fix_admin != annotation.fix:
+        lines += _wrap(annotation.fix_admin, INDENT + "Admin:   ", INDENT + "  ")
+    source = annotation.source + (f" — {annotation.doc_url}" if annotation.doc_url else "")
+    lines += _wrap(source, INDENT + "Source:  ", INDENT + "  ")
+    return lines
+
+
+def render_step(step: Step, style: Style) -> list[str]:
+    lines: list[str] = []
+    timing = _ms(step.elapsed_ms)
+    if step.command is not None:
+        lines.append(f"-> {to_display(step.command)}")
+    if step.reply is not None:
+        code = str(step.reply.code)
+        paint_kind = code[0]
+        texts = step.reply.lines or ("",)
+        for index, text in enumerate(texts):
+            sep = " " if index == len(texts) - 1 else "-"
+            prefix = f"<- {style.paint(code, paint_kind)}{sep}"
+            plain_prefix_len = len(f"<- {code}{sep}")
+            room = WIDTH - plain_prefix_len - (len(timing) + 2 if index == 0 else 0)
+            chunks = textwrap.wrap(to_display(text), room, break_on_hyphens=False) or [""]
+            for n, chunk in enumerate(chunks):
+                line = (prefix if n == 0 else " " * plain_prefix_len) + chunk
+                if index == 0 and n == 0:
+                    visible = len(line) - (len(prefix) - plain_prefix_len)
+                    pad = WIDTH - visible - len(timing)
+                    line = f"{line}{' ' * pad}{timing}" if pad >= 2 else f"{line}  {timing}"
+                lines.append(line)
+    elif step.error is not None:
+        label = f"!! {step.stage}: {step.error.kind}"
+        lines.append(_with_time(label, timing).replace(label, style.paint(label, "error"), 1))
+        lines += _wrap(to_display(step.error.message), INDENT)
+        for part in step.partial:
+            lines += _wrap(to_display(part), INDENT + "partial: ", INDENT + "         ")
+    else:
+        lines.append(_with_time(f"   {step.stage}", timing))
+    if step.annotation is not None:
+        brief = step.error is None and (step.reply is None or step.reply.code_class in (2, 3)
+                                         or step.annotation.severity in ("ok", "info"))
+        lines += render_annotation(step.annotation, style, brief)
+    return lines
+
+
+def render_finding(finding: Finding, style: Style, indent: str = "  ") -> list[str]:
+    mark = {"error": "!!", "warning": "! ", "info": "i "}.get(finding.severity, "- ")
+    return _wrap(f"{style.paint(mark, finding.severity)} {to_display(finding.message)}",
+                 indent, indent + "   ")
+
+
+def render_header(report: Report, style: Style) -> list[str]:
+    lines: list[str] = []
+    started = report.started
+    if started is not None:
+        shown = to_display(started.domain)
+        if started.domain_unicode and started.domain_unicode != started.domain:
+            shown += f" ({to_display(started.domain_unicode)})"
+        lines.append(style.paint(f"probe {shown or to_display(started.target)}", "bold"))
+        rcpts = ", ".join(to_display(r) for r in started.rcpts)
+        lines += _wrap(f"MAIL FROM:<{to_display(started.mail_from)}>  RCPT TO: {rcpts}  "
+                       f"EHLO {to_display(started.helo)}", "  ")
+    mx = report.mx
+    if mx is not None:
+        lines.append(f"MX ({mx.source}):")
+        for record in mx.records:
+            pref = "-" if record.preference is None else str(record.preference)
+            name = to_display(record.host)
+            if record.host_unicode and record.host_unicode != record.host:
+                name += f" ({to_display(record.host_unicode)})"
+            addresses = ", ".join(to_display(a) for a in record.addresses) or "no address"
+            lines += _wrap(f"{pref:>5} {name}  {addresses}", "  ", " " * 10)
+    return lines
+
+
+def render_host(host: HostReport, style: Style) -> list[str]:
+    lines = ["", style.paint(f"== {host_title(host)}", "bold")]
+    for step in host.steps:
+        lines += render_step(step, style)
+    if host.tls is not None:
+        tls = host.tls
+        text = f"TLS: {tls.version} {tls.cipher}"
+        cert = tls.certificate
+        if cert is not None:
+            text += (f"; certificate {cert.subject}, issued by {cert.issuer}, valid until "
+                     f"{cert.not_after}; name {'matches' if cert.hostname_match else 'MISMATCH'}"
+                     f"; {'verifies' if cert.verify_error is None else 'does not verify'}")
+        lines += _wrap(to_display(text), INDENT, INDENT + "  ")
+    for finding in host.findings:
+        lines += render_finding(finding, style, INDENT)
+    if host.outcome is not None:
+        lines.append(INDENT + style.paint(f"=> {host.outcome}", host.outcome))
+    return lines
+
+
+def verdict_line(report: Report, style: Style) -> str:
+    done = report.done
+    if done is None:
+        return "Verdict: incomplete"
+    hosts = report.ordered_hosts()
+    counts = {o: sum(1 for h in hosts if h.outcome == o) for o in ("ok", "transient", "permanent")}
+    summary = ", ".join(f"{n} {o}" for o, n in counts.items() if n) or "no host probed"
+    return (f"Verdict: {style.paint(done.outcome, done.outcome)} "
+            f"({summary}; exit {done.exit_code})")
+
+
+def render_footer(report: Report, style: Style) -> list[str]:
+    lines: list[str] = []
+    if report.findings:
+        lines += ["", "Findings:"]
+        for finding in report.findings:
+            lines += render_finding(finding, style)
+    lines += ["", verdict_line(report, style)]
+    return lines
+
+
+def render_report(report: Report, style: Style | None = None) -> str:
+    """The whole report as text (no colour unless a Style says so)."""
+    style = style or Style()
+    lines = render_header(report, style)
+    for host in report.ordered_hosts():
+        lines += render_host(host, style)
+    lines += render_footer(report, style)
+    return "\n".join(lines) + "\n"
+
+
+def join(lines: Iterable[str]) -> str:
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,142 @@
+"""Scripted SMTP servers on loopback, for byte-exact and hostile dialogs.
+
+`Scripted` runs an asyncio server on 127.0.0.1 with a port of its own and
+lets a test write the conversation as a coroutine over (reader, writer).
+`dialog()` builds the common case: a greeting, a reply per command verb,
+optional STARTTLS with a real certificate. Every byte a client sends is kept
+in `received` so tests can assert what went on the wire (never DATA; QUIT
+sent; nothing at all for bad input).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter, "Scripted"], Awaitable[None]]
+
+
+@dataclass
+class Scripted:
+    script: Script
+    host: str = "127.0.0.1"
+    port: int = 0
+    received: bytearray = field(default_factory=bytearray)
+    connections: int = 0
+    server: asyncio.base_events.Server | None = None
+    tasks: set[asyncio.Task] = field(default_factory=set)
+
+    async def __aenter__(self) -> Scripted:
+        self.server = await asyncio.start_server(self._handle, self.host, self.port)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        for task in list(self.tasks):
+            task.cancel()
+        for task in list(self.tasks):
+            with contextlib.suppress(BaseException):
+                await task
+        await self.server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
+        try:
+            await self.script(TeeReader(reader, self.received), writer, self)  # type: ignore[arg-type]
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass
+        finally:
+            self.tasks.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    @property
+    def mx(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def commands(self) -> list[str]:
+        """The command lines the client sent, decoded (plaintext or after TLS)."""
+        return [line.decode("ascii", "replace") for line in bytes(self.received).split(b"\r\n")
+                if line]
+
+
+class TeeReader:
+    """A StreamReader that also copies every line it hands out to `sink`."""
+
+    def __init__(self, reader: asyncio.StreamReader, sink: bytearray) -> None:
+        self._reader = reader
+        self._sink = sink
+
+    async def readline(self) -> bytes:
+        line = await self._reader.readline()
+        self._sink.extend(line)
+        return line
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._reader, name)
+
+
+Replies = dict[str, bytes]
+
+
+def dialog(greeting: bytes = b"220 mx.test ESMTP ready\r\n", replies: Replies | None = None,
+           tls: ssl.SSLContext | None = None, tls_replies: Replies | None = None,
+           starttls_reply: bytes = b"220 2.0.0 go ahead\r\n") -> Script:
+    """A well-behaved server scripted by verb; missing verbs get `250 ok`.
+
+    `replies` maps a verb (EHLO, HELO, HELP, MAIL, RCPT, ...) to its raw reply,
+    or `RCPT:<addr>` to answer one recipient specially. With `tls`, STARTTLS
+    is honoured; `tls_replies` then override replies after the handshake.
+    """
+    base: Replies = {
+        "EHLO": b"250-mx.test greets you\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n",
+        "HELP": b"214 2.0.0 see https://www.rfc-editor.org/rfc/rfc5321\r\n",
+        "QUIT": b"221 2.0.0 bye\r\n",
+    }
+    if tls is not None:
+        base["EHLO"] = b"250-mx.test greets you\r\n250-STARTTLS\r\n250 8BITMIME\r\n"
+    base.update(replies or {})
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     server: Scripted) -> None:
+        table = dict(base)
+        writer.write(greeting)
+        await writer.drain()
+        while True:
+            line = await reader.readline()
+            if not line:
+                return
+            text = line.decode("ascii", "replace").strip()
+            verb = text.split(" ", 1)[0].split(":", 1)[0].upper()
+            if verb == "STARTTLS" and tls is not None:
+                writer.write(starttls_reply)
+                await writer.drain()
+                if not starttls_reply.startswith(b"220"):
+                    continue
+                await writer.start_tls(tls)
+                table = dict(base)
+                table["EHLO"] = b"250-mx.test greets you over TLS\r\n250 8BITMIME\r\n"
+                table.update(tls_replies or {})
+                continue
+            reply = None
+            if verb == "RCPT":
+                address = text.partition("<")[2].partition(">")[0]
+                reply = table.get(f"RCPT:{address}")
+            if reply is None:
+                reply = table.get(verb, b"502 5.5.2 command not implemented\r\n"
+                                  if verb in ("DATA", "VRFY", "EXPN") else b"250 2.0.0 ok\r\n")
+            writer.write(reply)
+            await writer.drain()
+            if verb == "QUIT":
+                return
+
+    return script

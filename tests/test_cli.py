@@ -1,0 +1,82 @@
+"""The CLI contract: exit codes, bad input, output modes, the core staying UI-free."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.smtpserver import Scripted, dialog
+
+BAD_INPUTS = [
+    ["ex ample.com"],
+    ["a..b"],
+    ["x.test", "--rcpt", "bob@x.test\r\nDATA"],
+    ["x.test", "--rcpt", "Bob <bob@x.test>"],
+    ["x.test", "--rcpt", "x@y.test SIZE=1"],
+    ["x.test", "--mail-from", "a@b.test\nRCPT TO:<c@d>"],
+    ["x.test", "--helo", "evil\r\nMAIL FROM:<x>"],
+    ["x.test", "--port", "70000"],
+    ["x.test", "--nameserver", "999.1.1.1"],
+    ["x.test", "--timeout", "soon"],
+    ["x.test", "--quit-after", "data"],
+    ["x.test", "--no-such-flag"],
+]
+
+
+@pytest.mark.parametrize("args", BAD_INPUTS)
+async def test_bad_input_exits_64_and_sends_nothing(args, run_cli):
+    async with Scripted(dialog()) as server:
+        result = await run_cli(*args, "--mx", server.mx, "--json")
+    assert result.code == 64
+    assert result.out == ""
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("probe: ")
+    assert "Traceback" not in result.err
+    assert server.connections == 0
+    assert server.received == b""
+
+
+async def test_usage_errors_name_the_problem(run_cli):
+    result = await run_cli("x.test", "--port", "70000")
+    assert "70000" in result.err and "range" in result.err
+
+
+def test_core_never_loads_textual_or_rich():
+    code = (
+        "import sys, probe.core.runner, probe.core.session, probe.cli, probe.render, "
+        "probe.jsonout, knowledge\n"
+        "from probe.cli import main\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
+        "print(','.join(bad))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == ""
+
+
+def test_python_dash_m_probe_works():
+    result = subprocess.run([sys.executable, "-m", "probe", "--help"], capture_output=True,
+                            text=True)
+    assert result.returncode == 0
+    assert "--quit-after" in result.stdout
+
+
+def test_explicit_json_plain_are_exclusive():
+    result = subprocess.run([sys.executable, "-m", "probe", "x.test", "--json", "--plain"],
+                            capture_output=True, text=True)
+    assert result.returncode == 64
+    assert result.stderr.count("\n") == 1
+
+
+async def test_plain_is_default_when_piped_and_json_parses(run_cli):
+    async with Scripted(dialog()) as server:
+        plain = await run_cli("x.test", "--mx", server.mx, "--helo", "probe.test")
+        as_json = await run_cli("x.test", "--mx", server.mx, "--helo", "probe.test", "--json")
+    assert plain.code == 0 and as_json.code == 0
+    assert plain.out.startswith("probe x.test")
+    assert "Verdict: ok" in plain.out
+    document = json.loads(as_json.out)
+    assert document["exit_code"] == 0
