@@ -139,7 +139,7 @@ def render_header(report: Report, style: Style) -> list[str]:
         lines.append(style.paint(f"probe {shown or to_display(started.target)}", "bold"))
         rcpts = ", ".join(to_display(r) for r in started.rcpts)
         lines += _wrap(f"MAIL FROM:<{to_display(started.mail_from)}>  RCPT TO: {rcpts}  "
-                       f"EHLO {to_display(started.helo)}", "  ")
+                       f"EHLO {to_display(started.helo) or '[local address]'}", "  ")
     mx = report.mx
     if mx is not None:
         lines.append(f"MX ({mx.source}):")

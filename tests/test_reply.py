@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from probe.core.reply import MalformedReply, frame, parse_enhanced
+from knowledge import parse_enhanced
+from probe.core.reply import MalformedReply, frame
 
 
 def test_single_line_reply_keeps_text_and_enhanced_code():

@@ -72,7 +72,7 @@ class Plan:
     domain_unicode: str
     rcpts: tuple[str, ...]
     mail_from: str  # "" is the null reverse path <>
-    helo: str
+    helo: str  # "" means: the address literal of each connection's local address
     port: int = 25
     mx_override: tuple[tuple[str, int], ...] = ()
     nameservers: tuple[tuple[str, int], ...] = ()
@@ -240,10 +240,12 @@ def validate_helo(value: str) -> str:
 
 
 def default_helo() -> str:
-    """This machine's name if it is fully qualified, else an address literal.
+    """This machine's name if it is fully qualified, else "" (an address literal).
 
     RFC 5321 §4.1.4 asks for the FQDN, or an address literal when there is
-    none. We read the local name only (no reverse lookup), so it cannot hang.
+    none; "" tells each session to use the literal of the local address of
+    its own connection, which is the honest answer. Only the local name is
+    read (no reverse lookup), so this cannot hang.
     """
     name = socket.gethostname()
     if "." in name:
@@ -251,7 +253,12 @@ def default_helo() -> str:
             return validate_helo(name)
         except InputError:
             pass
-    return "[127.0.0.1]"
+    return ""
+
+
+def address_literal(address: str) -> str:
+    """[192.0.2.1] or [IPv6:2001:db8::1], the RFC 5321 §4.1.3 forms."""
+    return f"[IPv6:{address}]" if ":" in address else f"[{address}]"
 
 
 def default_rcpt(domain: str, overrides: tuple[tuple[str, int], ...]) -> str:

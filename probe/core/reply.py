@@ -13,19 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from knowledge import parse_enhanced
+
 MAX_REPLY_LINE = 512  # RFC 5321 §4.5.3.1.5, including the code and CRLF
 MANY_LINES = 100
 
 _CODE = re.compile(rb"[2-5][0-5][0-9]")
-_ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=$|[\s:;,.)\]])")
-
-
-def parse_enhanced(text: str) -> str | None:
-    """The RFC 3463 enhanced status code at the start of `text`, if any."""
-    match = _ENHANCED.match(text.lstrip())
-    if not match:
-        return None
-    return ".".join(str(int(part)) for part in match.groups())
 
 
 def decode_line(raw: bytes) -> str:

@@ -44,7 +44,7 @@ from .events import (
     StepStarted,
     TlsEstablished,
 )
-from .plan import Plan, is_ip
+from .plan import Plan, address_literal, is_ip
 from .reply import Framed, MalformedReply, frame
 
 TEE_LIMIT = 256 * 1024  # raw bytes kept per session; past it the session stops
@@ -119,6 +119,7 @@ class Session:
         self.noted: set[tuple[str, str]] = set()
         self.active: tuple[Stage, str | None, float] | None = None
         self.connected_at = 0.0
+        self.helo = plan.helo
 
     # -- helpers -----------------------------------------------------------
 
@@ -272,17 +273,20 @@ class Session:
         self.protocol = protocol
         self.usable = True
         self.connected_at = time.monotonic()
+        if not self.helo:
+            local = protocol.transport.get_extra_info("sockname") if protocol.transport else None
+            self.helo = address_literal(local[0]) if local else "[127.0.0.1]"
         self.record(Step("connect", None, None, (time.monotonic() - started) * 1000))
 
     async def ehlo(self) -> set[str]:
         """EHLO, falling back to HELO (as a visible step) when EHLO gets a 5xx."""
         timeout = self.plan.timeouts.step
-        step = await self.exchange("ehlo", f"EHLO {self.plan.helo}", timeout)
+        step = await self.exchange("ehlo", f"EHLO {self.helo}", timeout)
         assert step.reply is not None
         if step.reply.code_class == 2:
             return _ehlo_keywords(step.reply.lines)
         if step.reply.code_class == 5:
-            helo = await self.exchange("helo", f"HELO {self.plan.helo}", timeout)
+            helo = await self.exchange("helo", f"HELO {self.helo}", timeout)
             assert helo.reply is not None
             if helo.reply.code_class == 2:
                 return set()

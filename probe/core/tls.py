@@ -13,12 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import ssl
+import warnings
 from functools import lru_cache
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import (
+    Criticality,
     DNSName,
+    ExtensionPolicy,
     IPAddress,
     PolicyBuilder,
     Store,
@@ -30,13 +33,16 @@ from .events import CertificateInfo, TlsInfo
 DEPRECATED_VERSIONS = {"SSLv3", "TLSv1", "TLSv1.1"}
 
 
+@lru_cache(maxsize=1)
 def client_context() -> ssl.SSLContext:
     """An opportunistic client context, like an MTA's: no verification.
 
-    Old protocol versions are allowed so that a server stuck on TLS 1.0 is
-    reported as such instead of as a handshake failure.
+    No CA store is loaded here (verification happens afterwards, see
+    `inspect`), which keeps the STARTTLS step's timing honest. Old protocol
+    versions are allowed so that a server stuck on TLS 1.0 is reported as such
+    instead of as a handshake failure.
     """
-    context = ssl.create_default_context()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     try:
@@ -109,6 +115,14 @@ def _is_self_signed(cert: x509.Certificate) -> bool:
     return True
 
 
+# Chain, signatures, validity and the subjectAltName name are checked as
+# OpenSSL would for an MTA; the CA/Browser-forum rules on which leaf extensions
+# may be critical are not, because private and older SMTP certificates break
+# them without any sender caring.
+_LENIENT_EE = ExtensionPolicy.permit_all().require_present(
+    x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
+
+
 def _verify(leaf: x509.Certificate, chain: list[x509.Certificate], host: str,
             now: dt.datetime, extra_ca_file: str | None) -> str | None:
     store = _trust_store(extra_ca_file)
@@ -119,10 +133,13 @@ def _verify(leaf: x509.Certificate, chain: list[x509.Certificate], host: str,
     except ValueError:
         subject = DNSName(host)
     try:
-        verifier = PolicyBuilder().store(store).time(now).build_server_verifier(subject)
+        verifier = (PolicyBuilder().store(store).time(now)
+                    .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(),
+                                        ee_policy=_LENIENT_EE)
+                    .build_server_verifier(subject))
         verifier.verify(leaf, chain)
     except VerificationError as exc:
-        return str(exc)
+        return str(exc).split(" (encountered processing")[0]
     except ValueError as exc:
         return f"certificate could not be checked: {exc}"
     return None
@@ -157,6 +174,13 @@ def inspect(ssl_object: ssl.SSLObject, host: str, extra_ca_file: str | None) -> 
     der = ssl_object.getpeercert(binary_form=True)
     if not der:
         return TlsInfo(version, cipher, None)
+    with warnings.catch_warnings():  # odd serials etc. are the server's problem, not stderr's
+        warnings.simplefilter("ignore")
+        return _inspect(ssl_object, host, extra_ca_file, version, cipher, der)
+
+
+def _inspect(ssl_object: ssl.SSLObject, host: str, extra_ca_file: str | None, version: str,
+             cipher: str, der: bytes) -> TlsInfo:
     leaf = x509.load_der_x509_certificate(der)
     now = dt.datetime.now(dt.UTC)
     not_after = leaf.not_valid_after_utc
