@@ -119,9 +119,10 @@ def _server_errors(exc: dns.resolver.NoNameservers) -> str:
     return "; ".join(parts) or "no server answered"
 
 
-async def _addresses(resolver: dns.asyncresolver.Resolver, host: dns.name.Name,
-                     max_addresses: int) -> tuple[tuple[str, ...], list[str], str | None, bool]:
-    """A then AAAA of one host: (addresses, notes, error, capped)."""
+async def _addresses(
+    resolver: dns.asyncresolver.Resolver, host: dns.name.Name, max_addresses: int,
+) -> tuple[tuple[str, ...], list[str], str | None, bool, bool]:
+    """A then AAAA of one host: (addresses, notes, error, capped, error_is_transient)."""
     notes: list[str] = []
     found: list[str] = []
     errors: list[str] = []
@@ -145,7 +146,8 @@ async def _addresses(resolver: dns.asyncresolver.Resolver, host: dns.name.Name,
             found.extend(rdata.to_text() for rdata in result)
     unique = tuple(dict.fromkeys(found))
     error = None if unique else ("; ".join(dict.fromkeys(errors)) or "no A or AAAA record")
-    return unique[:max_addresses], notes, error, len(unique) > max_addresses
+    transient = any(isinstance(r, _Failure) and r.outcome == "transient" for r in results)
+    return unique[:max_addresses], notes, error, len(unique) > max_addresses, transient
 
 
 async def _records_for(resolver: dns.asyncresolver.Resolver,
@@ -155,10 +157,14 @@ async def _records_for(resolver: dns.asyncresolver.Resolver,
     looked_up = await asyncio.gather(*(_addresses(resolver, name, max_addresses)
                                        for _, name in hosts))
     records = []
-    for (preference, name), (addresses, notes, error, capped) in zip(hosts, looked_up, strict=True):
+    for (preference, name), found in zip(hosts, looked_up, strict=True):
+        addresses, notes, error, capped, transient = found
         shown = display_name(name)
         findings.extend(Finding("warning", note, "mx_cname") for note in notes)
-        if error:
+        if error and transient:
+            findings.append(Finding("warning", f"could not look up the address of MX host "
+                                    f"{shown}: {error}", "mx_lookup_failed"))
+        elif error:
             findings.append(Finding("warning", f"MX host {shown} has no usable address "
                                     f"(dangling MX): {error}", "dangling_mx"))
         if capped:
@@ -222,9 +228,8 @@ async def _implicit(resolver: dns.asyncresolver.Resolver, name: dns.name.Name,
                     max_addresses: int) -> Discovery:
     """No MX: RFC 5321 §5.1 says the domain itself is the mail host (preference 0)."""
     shown = display_name(name)
-    addresses, notes, error, capped = await _addresses(resolver, name, max_addresses)
+    addresses, notes, error, capped, transient = await _addresses(resolver, name, max_addresses)
     if not addresses:
-        transient = error and ("timed out" in error or "could not answer" in error)
         return Discovery("none", (), (Finding(
             "error", f"{shown} has no MX record and no address ({error}): it cannot receive mail",
             "no_mail_host"),), "transient" if transient else "permanent")
