@@ -36,3 +36,49 @@ class Annotation:
     fix_admin: str = ""
     doc_url: str = ""
     lang: str = "en"
+
+
+@dataclass(frozen=True)
+class Explained:
+    """One reply found in text an admin pasted, with its explanation.
+
+    `text` is the reply text without the code prefix (lines joined with "\\n"),
+    kept as found so views can echo it (after sanitising); `stage` is what the
+    surrounding log said the reply answered ("in reply to RCPT TO"), if anything.
+    """
+
+    code: int | None
+    enhanced: str | None
+    text: str
+    annotation: Annotation
+    stage: str | None = None
+
+
+@dataclass(frozen=True)
+class CodeFacts:
+    """What `compare` knows about one side: the annotation plus the facets it diffs.
+
+    The facets (class, retry, actor, stages, use_when) are already rendered as
+    sentences in the requested language, so views only lay them out.
+    """
+
+    code: str
+    kind: str  # "basic" or "enhanced"
+    class_digit: int | None
+    class_name: str
+    annotation: Annotation
+    retry: str
+    actor: str
+    stages: tuple[str, ...]
+    use_when: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two codes side by side, with differences generated from the data."""
+
+    a: CodeFacts
+    b: CodeFacts
+    differences: tuple[str, ...]
+    which_when: tuple[str, ...]
+    lang: str = "en"

@@ -29,7 +29,7 @@ from aiosmtplib.errors import (
 )
 from aiosmtplib.protocol import SMTPProtocol
 
-from knowledge import explain_error, explain_reply
+from knowledge import explain_error, explain_reply, explain_success
 
 from . import tls
 from .events import (
@@ -276,7 +276,8 @@ class Session:
         if not self.helo:
             local = protocol.transport.get_extra_info("sockname") if protocol.transport else None
             self.helo = address_literal(local[0]) if local else "[127.0.0.1]"
-        self.record(Step("connect", None, None, (time.monotonic() - started) * 1000))
+        self.record(Step("connect", None, None, (time.monotonic() - started) * 1000,
+                         explain_success("connect")))
 
     async def ehlo(self) -> set[str]:
         """EHLO, falling back to HELO (as a visible step) when EHLO gets a 5xx."""
@@ -359,7 +360,8 @@ class Session:
             raise _Stop("tls")
         transport = self.protocol.transport
         ssl_object = transport.get_extra_info("ssl_object") if transport else None
-        self.record(Step("tls", None, None, (finished - reply_at) * 1000))
+        self.record(Step("tls", None, None, (finished - reply_at) * 1000,
+                         explain_success("tls")))
         if ssl_object is not None:
             info = tls.inspect(ssl_object, self.server_name, self.plan.tls_ca_file)
             self.emit(TlsEstablished(self.key, info))

@@ -1,0 +1,174 @@
+"""Finding replies in whatever an admin pastes: a code, a reply, a bounce, a log.
+
+Recognised shapes, per line:
+
+* a line that starts with a code, after transcript markers (`<-`, `S:`, `>`):
+  `550 5.1.1 ...`, `550-5.1.1 ...` (a multiline reply continues while the code
+  repeats with "-", and ends at the same code with a space), `451`;
+* a code after a colon, semicolon or "said" inside a longer line, as in
+  Postfix logs (`said: 550 ...`), Exim logs and DSN `Diagnostic-Code: smtp; 550 ...`;
+* a line that starts with an enhanced code alone: `5.1.1`, `4.7.1 Try later`.
+
+Indented lines right after a reply are its wrapped continuation (Postfix and
+DSN bodies fold long replies). DSN `Status: 5.1.1` or `dsn=5.1.1` fields are
+used only when no reply was found at all, so a bounce is not explained twice.
+The command a reply answered is read from "in reply to RCPT TO command",
+"after MAIL FROM" and the like, and passed on as the stage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .classifier import classify
+from .enhanced_code import ENHANCED_ANYWHERE, normalise, parse_enhanced
+from .model import Explained
+
+_MARKERS = r"(?:\s*(?:[<>*~|=!-]+|[SsRr]:|server:))*\s*"
+_CODE_AT_START = re.compile(rf"^{_MARKERS}([2-5][0-5]\d)(?:([ -])(.*))?$")
+_CODE_AFTER_LEADIN = re.compile(
+    r"(?:[:;]|\bsaid\b|\bwas\b)\s*[\"']?([2-5][0-5]\d)(?:([ -])(.*))?$", re.IGNORECASE
+)
+_ENHANCED_AT_START = re.compile(rf"^{_MARKERS}(?=[245]\.\d)(.*)$")
+_WORDS = re.compile(r"[^\W\d_]{2,}")
+_STAGE_HINTS: tuple[tuple[re.Pattern[str], str | None], ...] = (
+    (re.compile(r"rcpt to", re.I), "rcpt"),
+    (re.compile(r"mail from", re.I), "mail"),
+    (re.compile(r"end of data|\bdata command|after data\b", re.I), None),
+    (re.compile(r"\bstarttls\b", re.I), "starttls"),
+    (re.compile(r"\behlo\b", re.I), "ehlo"),
+    (re.compile(r"\bhelo\b", re.I), "helo"),
+    (re.compile(r"refused to talk to me|initial (server )?greeting|initial connection"
+                r"|\bbanner\b", re.I), "banner"),
+    (re.compile(r"\bvrfy\b", re.I), "vrfy"),
+    (re.compile(r"\brset\b", re.I), "rset"),
+    (re.compile(r"\bquit\b", re.I), "quit"),
+)
+_HINT_CONTEXT = re.compile(r"in reply to|after|refused to talk|greeting|connection", re.I)
+
+
+@dataclass
+class _Found:
+    code: int | None
+    lines: list[str]
+    context: str  # the line text before the code, and the line before that
+    open_multiline: bool = False
+    stage: str | None = None
+    line_no: int = 0
+
+
+def _stage_of(found: _Found) -> str | None:
+    """The command this reply answered, when the log around it says so."""
+    hay = " ".join([found.context, *found.lines])
+    if not _HINT_CONTEXT.search(hay):
+        return None
+    for regex, stage in _STAGE_HINTS:
+        if regex.search(hay):
+            return stage
+    return None
+
+
+def _looks_like_reply_text(rest: str) -> bool:
+    """After a lead-in, a code must be followed by an enhanced code or real words.
+
+    Keeps "Content-Length: 250" and "Size: 250 KB" from counting as replies.
+    """
+    return parse_enhanced(rest) is not None or len(_WORDS.findall(rest)) >= 2
+
+
+def _match_line(line: str) -> tuple[int, str, str, str] | None:
+    """(code, separator, rest, text before the code) if the line carries a reply."""
+    m = _CODE_AT_START.match(line)
+    if m:
+        return int(m.group(1)), m.group(2) or "", m.group(3) or "", ""
+    m = _CODE_AFTER_LEADIN.search(line)
+    if m and _looks_like_reply_text(m.group(3) or ""):
+        return int(m.group(1)), m.group(2) or "", m.group(3) or "", line[: m.start()]
+    return None
+
+
+def find_replies(text: str) -> list[_Found]:
+    """Every reply in `text`, multiline replies and folded lines joined."""
+    found: list[_Found] = []
+    current: _Found | None = None  # the reply the next line may continue
+    previous = ""
+    enhanced_only: list[_Found] = []
+    for line_no, raw in enumerate(text.splitlines()):
+        line = raw.rstrip("\r")
+        hit = _match_line(line)
+        if hit is not None:
+            code, sep, rest, before = hit
+            if current is not None and current.open_multiline and current.code == code:
+                current.lines.append(rest)
+                current.open_multiline = sep == "-"
+            else:
+                current = _Found(code, [rest], f"{previous} {before}", sep == "-",
+                                 line_no=line_no)
+                found.append(current)
+        elif current is not None and line[:1].isspace() and line.strip():
+            current.lines[-1] = f"{current.lines[-1]} {line.strip()}"  # a folded line
+        else:
+            current = None
+            m = _ENHANCED_AT_START.match(line)
+            if m and parse_enhanced(m.group(1)) is not None:
+                current = _Found(None, [m.group(1)], previous, line_no=line_no)
+                found.append(current)
+            else:
+                for em in ENHANCED_ANYWHERE.finditer(line):
+                    enhanced_only.append(
+                        _Found(None, [normalise(em.groups())], previous, line_no=line_no))
+                    break
+        previous = line
+    if not found:
+        found = enhanced_only[:1]
+    for item in found:
+        item.stage = _stage_of(item)
+    return _dedupe(found)
+
+
+_TWIN_DISTANCE = 30  # lines; a DSN repeats its reply within one message
+_IN_REPLY_TO = re.compile(r"\s*\((?:in reply to|after) [^)]*\)\s*$", re.IGNORECASE)
+
+
+def _key(item: _Found) -> str:
+    return " ".join(_IN_REPLY_TO.sub("", " ".join(item.lines)).split()).lower()
+
+
+def _dedupe(found: list[_Found]) -> list[_Found]:
+    """Drop a reply quoted twice in one bounce (its prose and its DSN Diagnostic-Code).
+
+    The copies differ by Postfix's "(in reply to ... command)" suffix, so that
+    is ignored; the first copy is kept and inherits a stage only the other had.
+    Only copies a few lines apart count as twins: the same rejection repeated
+    through a long log is kept, once per occurrence.
+    """
+    kept: list[_Found] = []
+    last: dict[tuple[int | None, str], _Found] = {}
+    for item in found:
+        key = (item.code, _key(item))
+        twin = last.get(key)
+        if twin is not None and item.line_no - twin.line_no <= _TWIN_DISTANCE:
+            if twin.stage is None:
+                twin.stage = item.stage
+            continue
+        last[key] = item
+        kept.append(item)
+    return kept
+
+
+def explain_text(text: str, lang: str = "en") -> list[Explained]:
+    """Explain every reply found in pasted text; [] when there is none.
+
+    Accepts "451", "5.1.1", "550 5.1.1", whole reply lines, and multi-line
+    bounces or log excerpts (a reply quoted twice in one bounce counts once).
+    """
+    if not isinstance(text, str):
+        text = str(text)
+    out: list[Explained] = []
+    for item in find_replies(text):
+        body = "\n".join(item.lines)
+        enhanced = parse_enhanced(body)
+        annotation = classify(item.code, body, item.stage, lang, enhanced)
+        out.append(Explained(item.code, enhanced, body, annotation, item.stage))
+    return out

@@ -1,0 +1,66 @@
+"""Lazy, cached access to the TOML data shipped inside the package.
+
+Importing `knowledge` must stay cheap (the probe core imports it at start-up and
+`probe --help` should not parse a few hundred kilobytes of TOML), so every file
+is read on first use and kept for the life of the process.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+PATTERN_DIR = ROOT / "patterns"
+I18N_DIR = ROOT / "i18n"
+
+
+def _read(path: Path) -> dict[str, Any]:
+    import tomllib  # deferred: its parser costs more to import than the rest of the package
+
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+@cache
+def codes() -> dict[str, Any]:
+    """`codes.toml`: basic reply codes, their classes and the stage policy."""
+    return _read(ROOT / "codes.toml")
+
+
+@cache
+def enhanced() -> dict[str, Any]:
+    """`enhanced.toml`: RFC 3463 / IANA enhanced status codes and subjects."""
+    return _read(ROOT / "enhanced.toml")
+
+
+@cache
+def errors() -> dict[str, Any]:
+    """`errors.toml`: failed steps that produced no reply, by kind and stage."""
+    return _read(ROOT / "errors.toml")
+
+
+def pattern_files() -> list[Path]:
+    """Every pattern file, generic first, then vendors alphabetically.
+
+    The order is the final tie-breaker between equally good patterns, so it
+    must not depend on the file system's listing order.
+    """
+    files = sorted(PATTERN_DIR.glob("*.toml"))
+    return sorted(files, key=lambda p: (p.name != "generic.toml", p.name))
+
+
+@cache
+def translations(lang: str) -> dict[str, Any]:
+    """`i18n/<lang>.toml`, or an empty table when that language has no file."""
+    if not lang.isalnum():  # never let a locale string walk the file system
+        return {}
+    path = I18N_DIR / f"{lang}.toml"
+    return _read(path) if path.is_file() else {}
+
+
+@cache
+def languages() -> tuple[str, ...]:
+    """Languages that have a label file, sorted."""
+    return tuple(sorted(p.stem for p in I18N_DIR.glob("*.toml")))
