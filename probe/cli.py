@@ -17,6 +17,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
+from knowledge import resolve_lang
+
 from .core.events import HostDone, MxResolved, ProbeDone
 from .core.plan import PHASES, InputError, Plan, build_plan
 from .core.runner import run_probe
@@ -86,6 +88,7 @@ def _plan_from(args: argparse.Namespace, target: str) -> Plan:
         target, rcpts=args.rcpt, mail_from=args.mail_from, helo=args.helo, port=args.port,
         mx=args.mx, nameservers=args.nameserver, timeout=args.timeout,
         starttls=not args.no_starttls, quit_after=args.quit_after, tls_ca_file=args.tls_ca_file,
+        lang=resolve_lang(args.lang),
     )
 
 

@@ -80,6 +80,7 @@ class Plan:
     starttls: bool = True
     quit_after: str = "rcpt"
     tls_ca_file: str | None = None
+    lang: str = "en"  # language of the annotations the core attaches
 
     def stops_after(self, phase: str) -> bool:
         """True when the user asked to stop once `phase` is done."""
@@ -286,6 +287,7 @@ def build_plan(
     starttls: bool = True,
     quit_after: str = "rcpt",
     tls_ca_file: str | None = None,
+    lang: str = "en",
 ) -> Plan:
     """Validate every user input and return the Plan, or raise InputError."""
     port_number = parse_port(port, "--port")
@@ -343,4 +345,5 @@ def build_plan(
         starttls=starttls,
         quit_after=quit_after,
         tls_ca_file=tls_ca_file,
+        lang=lang,
     )

@@ -121,7 +121,7 @@ async def _probe(plan: Plan, resolver: dns.asyncresolver.Resolver | None, emit: 
     for record in discovery.records:
         port = record.port or plan.port
         if not record.addresses:
-            outcomes.append(_dangling(record, port, emit))
+            outcomes.append(_dangling(record, port, emit, plan.lang))
             continue
         for address in record.addresses:
             key = HostKey(record.host, address, port, record.preference)
@@ -135,12 +135,12 @@ async def _probe(plan: Plan, resolver: dns.asyncresolver.Resolver | None, emit: 
     return worst(outcomes)
 
 
-def _dangling(record: MxRecord, port: int, emit: Emit) -> Outcome:
+def _dangling(record: MxRecord, port: int, emit: Emit, lang: str) -> Outcome:
     """An MX host without addresses still gets a row: the admin must see it."""
     key = HostKey(record.host, None, port, record.preference)
     emit(HostStarted(key))
     message = record.lookup_error or "no A or AAAA record"
-    emit(StepDone(key, Step("connect", None, None, 0.0, explain_error("dns", "connect"),
+    emit(StepDone(key, Step("connect", None, None, 0.0, explain_error("dns", "connect", lang),
                             StepError("dns", message))))
     emit(HostDone(key, "transient"))
     return "transient"

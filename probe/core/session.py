@@ -33,6 +33,7 @@ from knowledge import explain_error, explain_reply, explain_success
 
 from . import tls
 from .events import (
+    ErrorKind,
     Event,
     Finding,
     FindingRaised,
@@ -142,12 +143,11 @@ class Session:
         self.emit(StepDone(self.key, step))
         return step
 
-    def error_step(self, stage: Stage, command: str | None, started: float, kind: str,
+    def error_step(self, stage: Stage, command: str | None, started: float, kind: ErrorKind,
                    message: str, partial: tuple[str, ...] = ()) -> Step:
-        return self.record(Step(
-            stage, command, None, (time.monotonic() - started) * 1000,
-            explain_error(kind, stage), StepError(kind, message), _clip_lines(partial),  # type: ignore[arg-type]
-        ))
+        annotation = explain_error(kind, stage, self.plan.lang)
+        return self.record(Step(stage, command, None, (time.monotonic() - started) * 1000,
+                                annotation, StepError(kind, message), _clip_lines(partial)))
 
     def _take_unsolicited(self, stage: Stage) -> None:
         """Bytes that arrived while no command was pending: record and flag them."""
@@ -226,7 +226,7 @@ class Session:
         reply = framed.replies[0]
         self._note_oddities(stage, framed)
         step = self.record(Step(stage, command, reply, elapsed,
-                                explain_reply(reply.code, reply.text, stage)))
+                                explain_reply(reply.code, reply.text, stage, self.plan.lang)))
         extra = framed.replies[1:]
         if (extra or framed.rest) and stage != "starttls":
             shown = bytes(self.tee.data[mark + len(reply.raw):][:200]).decode(
@@ -277,7 +277,7 @@ class Session:
             local = protocol.transport.get_extra_info("sockname") if protocol.transport else None
             self.helo = address_literal(local[0]) if local else "[127.0.0.1]"
         self.record(Step("connect", None, None, (time.monotonic() - started) * 1000,
-                         explain_success("connect")))
+                         explain_success("connect", self.plan.lang)))
 
     async def ehlo(self) -> set[str]:
         """EHLO, falling back to HELO (as a visible step) when EHLO gets a 5xx."""
@@ -334,7 +334,7 @@ class Session:
         reply_at = min(self.tee.last_received, finished)
         self._note_oddities("starttls", framed)
         self.record(Step("starttls", command, reply, (reply_at - started) * 1000,
-                         explain_reply(reply.code, reply.text, "starttls")))
+                         explain_reply(reply.code, reply.text, "starttls", self.plan.lang)))
         if reply.code != 220:
             if reply.code == 421 or not self.protocol.is_connected:
                 self.usable = False
@@ -355,13 +355,13 @@ class Session:
             if kind == "timeout":
                 message = f"TLS handshake did not finish within {timeout:g} s"
             self.record(Step("tls", None, None, (finished - reply_at) * 1000,
-                             explain_error(kind, "tls"), StepError(kind, message)))  # type: ignore[arg-type]
+                             explain_error(kind, "tls", self.plan.lang), StepError(kind, message)))  # type: ignore[arg-type]
             self.usable = False
             raise _Stop("tls")
         transport = self.protocol.transport
         ssl_object = transport.get_extra_info("ssl_object") if transport else None
         self.record(Step("tls", None, None, (finished - reply_at) * 1000,
-                         explain_success("tls")))
+                         explain_success("tls", self.plan.lang)))
         if ssl_object is not None:
             info = tls.inspect(ssl_object, self.server_name, self.plan.tls_ca_file)
             self.emit(TlsEstablished(self.key, info))

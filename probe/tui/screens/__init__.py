@@ -1,0 +1,1 @@
+"""Modal screens of the probe TUI: help, knowledge browser, save."""

@@ -1,0 +1,123 @@
+"""The transcript of one host: one selectable entry per step.
+
+Built on OptionList because it renders lazily (only visible lines) and
+extends its line cache incrementally, so appending step 2,000 costs the same
+as appending step 2 (see bench/tui_bench.py). Entries are `Content` built in
+`probe.tui.content` and `markup=False`, so a str could never be parsed either.
+"""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from probe.core.events import Step, StepStarted
+from probe.core.transcript import HostReport
+
+from ..content import is_problem, pending_content, step_content
+
+
+class TranscriptView(OptionList):
+    """Steps of the selected host, plus a live row for the step in flight."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(markup=False, **kwargs)  # type: ignore[arg-type]
+        self.steps: list[Step] = []
+        self.pending: StepStarted | None = None
+
+    def show_host(self, host: HostReport | None) -> None:
+        """Replace the whole list: only when the user picks another host."""
+        self.steps = list(host.steps) if host else []
+        self.pending = host.active if host else None
+        options = [Option(step_content(step)) for step in self.steps]
+        if self.pending is not None:
+            options.append(Option(pending_content(self.pending, 0.0, 0), disabled=True))
+        self.set_options(options)
+        if self.steps:
+            self.highlighted = len(self.steps) - 1
+
+    def _following(self) -> bool:
+        """True when the newest step is selected, so new steps should take over."""
+        return self.highlighted is None or self.highlighted >= len(self.steps) - 1
+
+    def _replace_last(self, prompt: Content, *, disabled: bool) -> None:
+        """Swap the prompt of the last entry (the live row) in place.
+
+        OptionList's own replace/remove clear every cache and re-measure all
+        entries; with 2,000 steps and a spinner that is O(n) per frame. The
+        live row is always last, so dropping only its cached lines is enough.
+        """
+        index = self.option_count - 1
+        option = self.get_option_at_index(index)
+        option._set_prompt(prompt)
+        option.disabled = disabled
+        cache = self._line_cache
+        if cache.lines and cache.lines[-1][0] == index:
+            del cache.lines[cache.index_to_line.pop(index):]
+            cache.heights.pop(index, None)
+        render_cache = self._option_render_cache
+        stale = [k for k in render_cache.keys() if k[0] is option]  # noqa: SIM118 (not a dict)
+        for key in stale:
+            render_cache.discard(key)
+        self._update_lines()
+        self.refresh()
+
+    def append_step(self, step: Step) -> None:
+        """Add a finished step (it takes the live row's place); keep following if we were."""
+        follow = self._following()
+        self.steps.append(step)
+        if self.pending is not None:
+            self.pending = None
+            self._replace_last(step_content(step), disabled=False)
+        else:
+            self.add_option(Option(step_content(step)))
+        if follow:
+            self.highlighted = len(self.steps) - 1
+
+    def start_step(self, started: StepStarted, elapsed_s: float = 0.0, frame: int = 0) -> None:
+        """Show the step that is waiting for its reply."""
+        prompt = pending_content(started, elapsed_s, frame)
+        if self.pending is not None:
+            self._replace_last(prompt, disabled=True)
+        else:
+            self.add_option(Option(prompt, disabled=True))
+        self.pending = started
+
+    def end_host(self) -> None:
+        """The session is over: no live row any more."""
+        if self.pending is not None:
+            self.pending = None
+            self.remove_option_at_index(self.option_count - 1)
+
+    def tick(self, elapsed_s: float, frame: int) -> None:
+        """Redraw only the live row (spinner and timer)."""
+        if self.pending is not None:
+            self._replace_last(pending_content(self.pending, elapsed_s, frame), disabled=True)
+
+    @property
+    def selected_step(self) -> Step | None:
+        """The step under the cursor, if any."""
+        index = self.highlighted
+        if index is None or index >= len(self.steps):
+            return None
+        return self.steps[index]
+
+    def action_next_reply(self) -> None:
+        """Move to the next step (skips the live row, which is disabled)."""
+        if self.steps:
+            current = -1 if self.highlighted is None else self.highlighted
+            self.highlighted = min(current + 1, len(self.steps) - 1)
+
+    def action_previous_reply(self) -> None:
+        if self.steps:
+            current = len(self.steps) if self.highlighted is None else self.highlighted
+            self.highlighted = max(current - 1, 0)
+
+    def first_problem(self) -> int | None:
+        """Index of the first step an admin must act on, if any."""
+        return next((i for i, step in enumerate(self.steps) if is_problem(step)), None)
+
+    def plain_text(self) -> str:
+        """The transcript as display-safe plain text (what `copy` puts on the clipboard)."""
+        return "\n".join(step_content(step).plain for step in self.steps)
