@@ -86,28 +86,40 @@ def render_annotation(annotation: Annotation, style: Style, brief: bool) -> list
     return lines
 
 
+def _reply_lines(step: Step, style: Style, timing: str | None) -> list[str]:
+    """`<- 250-...` lines; a line is wrapped only when it exceeds the width.
+
+    `timing`, when given, is right-aligned on the first line if it fits there
+    without breaking the server's text, else it gets a line of its own.
+    """
+    assert step.reply is not None
+    code = str(step.reply.code)
+    texts = step.reply.lines or ("",)
+    lines: list[str] = []
+    for index, text in enumerate(texts):
+        sep = " " if index == len(texts) - 1 else "-"
+        width = len(f"<- {code}{sep}")
+        chunks = textwrap.wrap(to_display(text), WIDTH - width, break_on_hyphens=False) or [""]
+        for n, chunk in enumerate(chunks):
+            head = f"<- {style.paint(code, code[0])}{sep}" if n == 0 else " " * width
+            lines.append(head + chunk)
+            if timing and index == 0 and n == 0:
+                pad = WIDTH - width - len(chunk) - len(timing)
+                if pad >= 2 and len(chunks) == 1:
+                    lines[-1] += " " * pad + timing
+                    timing = None
+    if timing:
+        lines.append(" " * (WIDTH - len(timing)) + timing)
+    return lines
+
+
 def render_step(step: Step, style: Style) -> list[str]:
     lines: list[str] = []
     timing = _ms(step.elapsed_ms)
     if step.command is not None:
-        lines.append(f"-> {to_display(step.command)}")
+        lines.append(_with_time(f"-> {to_display(step.command)}", timing))
     if step.reply is not None:
-        code = str(step.reply.code)
-        paint_kind = code[0]
-        texts = step.reply.lines or ("",)
-        for index, text in enumerate(texts):
-            sep = " " if index == len(texts) - 1 else "-"
-            prefix = f"<- {style.paint(code, paint_kind)}{sep}"
-            plain_prefix_len = len(f"<- {code}{sep}")
-            room = WIDTH - plain_prefix_len - (len(timing) + 2 if index == 0 else 0)
-            chunks = textwrap.wrap(to_display(text), room, break_on_hyphens=False) or [""]
-            for n, chunk in enumerate(chunks):
-                line = (prefix if n == 0 else " " * plain_prefix_len) + chunk
-                if index == 0 and n == 0:
-                    visible = len(line) - (len(prefix) - plain_prefix_len)
-                    pad = WIDTH - visible - len(timing)
-                    line = f"{line}{' ' * pad}{timing}" if pad >= 2 else f"{line}  {timing}"
-                lines.append(line)
+        lines += _reply_lines(step, style, None if step.command is not None else timing)
     elif step.error is not None:
         label = f"!! {step.stage}: {step.error.kind}"
         lines.append(_with_time(label, timing).replace(label, style.paint(label, "error"), 1))
@@ -116,7 +128,7 @@ def render_step(step: Step, style: Style) -> list[str]:
             lines += _wrap(to_display(part), INDENT + "partial: ", INDENT + "         ")
     else:
         lines.append(_with_time(f"   {step.stage}", timing))
-    if step.annotation is not None:
+    if step.annotation is not None and (step.reply is not None or step.error is not None):
         brief = step.error is None and (step.reply is None or step.reply.code_class in (2, 3)
                                          or step.annotation.severity in ("ok", "info"))
         lines += render_annotation(step.annotation, style, brief)
