@@ -37,6 +37,8 @@ class Scripted:
     async def __aexit__(self, *exc: object) -> None:
         assert self.server is not None
         self.server.close()
+        if self.tasks:  # let scripts that are finishing finish, then stop the rest
+            await asyncio.wait(list(self.tasks), timeout=2)
         for task in list(self.tasks):
             task.cancel()
         for task in list(self.tasks):

@@ -88,7 +88,9 @@ def _not_smtp_hint(line: bytes) -> str:
 def _check_line(line: bytes) -> None:
     if not _CODE.fullmatch(line[:3]) or line[3:4] not in (b"", b" ", b"-"):
         shown = decode_line(line[:200])
-        if line[:1].isdigit() and line[:3].isdigit():
+        if line[:4].isdigit():
+            reason = "reply code has more than three digits (RFC 5321 §4.2)"
+        elif line[:3].isdigit():
             reason = (f"reply code {shown[:3]} is out of range "
                       "(RFC 5321 §4.2: 2xx-5xx, second digit 0-5)")
         else:

@@ -205,11 +205,17 @@ class Session:
         elapsed = (time.monotonic() - started) * 1000
         framed, malformed = self._frame_region(mark)
 
-        if malformed is not None:
+        if malformed is not None:  # not SMTP: sending QUIT into it would only wait
+            self.usable = False
             self.error_step(stage, command, started, "protocol", malformed.message,
                             malformed.lines)
             raise _Stop("protocol")
         assert framed is not None
+        if failure is None and not framed.replies:
+            # aiosmtplib answers a connection lost after QUIT with a made-up
+            # "221"; the tee shows nothing arrived, so say what happened.
+            failure = ("closed", "the connection closed without a reply"
+                       + (" to QUIT" if stage == "quit" else ""))
         if failure is not None or not framed.replies:
             kind, message = failure or ("protocol", "no complete reply")
             if kind == "timeout" and not self.tee.data[mark:]:

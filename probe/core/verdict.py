@@ -1,7 +1,8 @@
 """Outcomes and exit codes, exactly as CONTRACT.md states them.
 
 A host is judged on the steps it was asked to take. Replies to HELP, VRFY,
-NOOP, RSET and QUIT are informational and never count; an EHLO refusal does
+NOOP and RSET are informational and never count (but a 421 or a dropped
+connection there ends the session, so it does); QUIT never counts; an EHLO refusal does
 not count when the HELO fallback then worked; certificate problems are
 findings, not outcomes. A 5xx at the banner, MAIL, RCPT or HELO is
 permanent; every other failure (4xx, timeouts, refused or dropped
@@ -15,7 +16,7 @@ from collections.abc import Iterable, Sequence
 
 from .events import Outcome, Step
 
-INFORMATIONAL = frozenset({"help", "vrfy", "noop", "rset", "quit"})
+INFORMATIONAL = frozenset({"help", "vrfy", "noop", "rset"})  # their replies never count
 PERMANENT_5XX = frozenset({"banner", "mail", "rcpt", "helo"})
 EXIT_CODES: dict[Outcome, int] = {"ok": 0, "transient": 1, "permanent": 2}
 EXIT_USAGE = 64
@@ -28,10 +29,12 @@ def worst(outcomes: Iterable[Outcome]) -> Outcome:
 
 
 def step_outcome(step: Step, helo_followed: bool = False) -> Outcome:
-    if step.stage in INFORMATIONAL:
+    if step.stage == "quit":  # the verdict is in before the goodbye
         return "ok"
-    if step.error is not None:
+    if step.error is not None:  # a dropped or stalled connection counts at any step
         return "transient"
+    if step.stage in INFORMATIONAL:
+        return "transient" if step.reply is not None and step.reply.code == 421 else "ok"
     if step.reply is None:
         return "ok"
     klass = step.reply.code_class

@@ -30,11 +30,7 @@ from probe.core.events import (
     FindingRaised,
     HostDone,
     HostKey,
-    HostStarted,
-    MxResolved,
     ProbeDone,
-    ProbeStarted,
-    StepDone,
     StepStarted,
     TlsEstablished,
 )
@@ -121,25 +117,35 @@ class ProbeApp(App[int]):
         self.failure: str | None = None
         self._since: dict[HostKey, float] = {}
         self._frame = 0
+        self._refresh_scheduled = False
+        self._findings_dirty = False
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
-        yield TargetBar(self.plan, id="target-bar")
+        # Kept as attributes, not queried: `App.query_one` searches the *active*
+        # screen, which is a modal while help or the browser is open, and
+        # events keep arriving then.
+        self.target_bar = TargetBar(self.plan, id="target-bar")
+        self.host_tree = HostTree(id="hosts")
+        self.transcript = TranscriptView(id="transcript")
+        self.findings_panel = Panel("Findings", id="findings")
+        self.explain_panel = Panel("Explanation", id="explain")
+        yield self.target_bar
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield HostTree(id="hosts")
-                yield Panel("Findings", id="findings")
+                yield self.host_tree
+                yield self.findings_panel
             with Vertical(id="right"):
-                yield TranscriptView(id="transcript")
-                yield Panel("Explanation", id="explain")
+                yield self.transcript
+                yield self.explain_panel
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one(HostTree).border_title = Content("Hosts")
-        self.query_one(TranscriptView).border_title = Content("Transcript")
+        self.host_tree.border_title = Content("Hosts")
+        self.transcript.border_title = Content("Transcript")
         if self.live_timers:
             self.set_interval(0.1, self._tick)
-        self.query_one(TranscriptView).focus()
+        self.transcript.focus()
         self.start_probe(self.plan)
 
     # ------------------------------------------------------------------ probe
@@ -151,10 +157,10 @@ class ProbeApp(App[int]):
         self.selected = None
         self.failure = None
         self._since.clear()
-        transcript = self.query_one(TranscriptView)
+        transcript = self.transcript
         transcript.border_title = Content("Transcript")
         transcript.show_host(None)
-        self.query_one(HostTree).update_from(self.report, plan.port)
+        self.host_tree.update_from(self.report, plan.port)
         self._show_findings()
         self._show_explanation()
         self._probe(plan, self.run_id)
@@ -183,55 +189,54 @@ class ProbeApp(App[int]):
             return  # from a run the user replaced
         event = message.event
         self.report.feed(event)
-        tree = self.query_one(HostTree)
-        transcript = self.query_one(TranscriptView)
         match event:
-            case ProbeStarted() | MxResolved() | HostStarted():
-                tree.update_from(self.report, self.plan.port)
-                if self.selected is None and (first := tree.first_key()) is not None:
-                    self.select_host(first)
             case StepStarted(key=key):
                 self._since[key] = self.clock()
-                tree.update_from(self.report, self.plan.port)
-                if key == self.selected:
-                    transcript.start_step(event, 0.0, self._frame)
-            case StepDone(key=key, step=step):
-                tree.update_from(self.report, self.plan.port)
-                if key == self.selected:
-                    transcript.append_step(step)
             case HostDone(key=key):
                 self._since.pop(key, None)
-                tree.update_from(self.report, self.plan.port)
-                if key == self.selected:
-                    transcript.end_host()
-            case TlsEstablished(key=key):
-                if key == self.selected:
-                    self._show_findings()
-            case FindingRaised():
-                self._show_findings()
+            case TlsEstablished() | FindingRaised():
+                self._findings_dirty = True
             case ProbeDone(exit_code=code):
                 self.last_exit_code = code
-                tree.update_from(self.report, self.plan.port)
-                if self.selected is None:
-                    self._show_explanation()
+        if not self._refresh_scheduled:
+            # Queued behind any events already waiting: a burst is drawn once.
+            self._refresh_scheduled = True
+            self.call_later(self._refresh_views)
+
+    def _refresh_views(self) -> None:
+        """Bring tree, transcript and findings up to date with the report."""
+        self._refresh_scheduled = False
+        tree = self.host_tree
+        tree.update_from(self.report, self.plan.port)
+        if self.selected is None and (first := tree.first_key()) is not None:
+            self.select_host(first)  # redraws everything for that host
+            return
+        if self.selected is not None and self.selected in self.report.hosts:
+            key = self.selected
+            elapsed = self.clock() - self._since[key] if key in self._since else 0.0
+            self.transcript.sync(self.report.hosts[key], elapsed, self._frame)
+        if self._findings_dirty:
+            self._show_findings()
+        if self.report.done is not None and self.selected is None:
+            self._show_explanation()
 
     def _tick(self) -> None:
         """Advance the spinner and timer of the selected host's step in flight."""
         self._frame += 1
         key = self.selected
         if key is not None and key in self._since:
-            self.query_one(TranscriptView).tick(self.clock() - self._since[key], self._frame)
+            self.transcript.tick(self.clock() - self._since[key], self._frame)
 
     # -------------------------------------------------------------- selection
     def select_host(self, key: HostKey) -> None:
         """Show this session's transcript, findings and TLS details."""
         self.selected = key
-        transcript = self.query_one(TranscriptView)
+        transcript = self.transcript
         transcript.border_title = Content.assemble("Transcript · ", host_name(key))
         transcript.show_host(self.report.hosts.get(key))
         if transcript.pending is not None and key in self._since:
             transcript.tick(self.clock() - self._since[key], self._frame)
-        self.query_one(HostTree).select_key(key)
+        self.host_tree.select_key(key)
         self._show_explanation()
         self._show_findings()
 
@@ -248,12 +253,12 @@ class ProbeApp(App[int]):
             self.select_host(key)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if event.control is self.query_one(TranscriptView):
+        if event.control is self.transcript:
             self._show_explanation()
 
     def _show_explanation(self) -> None:
-        step = self.query_one(TranscriptView).selected_step
-        panel = self.query_one("#explain", Panel)
+        step = self.transcript.selected_step
+        panel = self.explain_panel
         if step is None and self.report.done is not None and not self.report.hosts:
             panel.show(Content.styled("No mail host was probed: see Findings for why.",
                                       "$text-warning"))
@@ -261,13 +266,14 @@ class ProbeApp(App[int]):
         panel.show(explanation_content(step, self.labels))
 
     def _show_findings(self) -> None:
+        self._findings_dirty = False
         pairs = [(f, None) for f in self.report.findings]
         tls = None
         for host in self.report.ordered_hosts():
             pairs += [(f, host.key) for f in host.findings]
             if host.key == self.selected:
                 tls = host.tls
-        self.query_one("#findings", Panel).show(findings_content(pairs, tls, self.failure))
+        self.findings_panel.show(findings_content(pairs, tls, self.failure))
 
     # ---------------------------------------------------------------- actions
     def action_rerun(self) -> None:
@@ -275,20 +281,20 @@ class ProbeApp(App[int]):
         self.start_probe(self.plan)
 
     def action_edit(self) -> None:
-        self.query_one(TargetBar).focus_target()
+        self.target_bar.focus_target()
 
     def action_leave_input(self) -> None:
-        self.query_one(TranscriptView).focus()
+        self.transcript.focus()
 
     def on_target_bar_submitted(self, message: TargetBar.Submitted) -> None:
-        self.query_one(TranscriptView).focus()
+        self.transcript.focus()
         self.start_probe(message.plan)
 
     def action_next_reply(self) -> None:
-        self.query_one(TranscriptView).action_next_reply()
+        self.transcript.action_next_reply()
 
     def action_previous_reply(self) -> None:
-        self.query_one(TranscriptView).action_previous_reply()
+        self.transcript.action_previous_reply()
 
     def action_first_problem(self) -> None:
         """Select the first host (in preference order) with a problem, and that step."""
@@ -297,7 +303,7 @@ class ProbeApp(App[int]):
             if index is not None:
                 if host.key != self.selected:
                     self.select_host(host.key)
-                transcript = self.query_one(TranscriptView)
+                transcript = self.transcript
                 transcript.highlighted = index
                 transcript.focus()
                 return
@@ -307,7 +313,7 @@ class ProbeApp(App[int]):
         """What `c` copies: the selected host's transcript, escaped as on screen."""
         if self.selected is None:
             return ""
-        body = self.query_one(TranscriptView).plain_text()
+        body = self.transcript.plain_text()
         return f"# {host_name(self.selected)}\n{body}\n"
 
     def action_copy_transcript(self) -> None:

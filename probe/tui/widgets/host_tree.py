@@ -96,13 +96,17 @@ class HostTree(Tree[HostKey | None]):
         groups = _mx_groups(report, port)
         source = report.mx.source if report.mx is not None else None
         shape: Shape = (source, tuple((name, tuple(keys)) for name, _, keys in groups))
-        self.root.set_label(self._root_label(report))
+        root_label = self._root_label(report)
+        if root_label != self.root.label:
+            self.root.set_label(root_label)
         if shape != self._shape:
             self._rebuild(report, groups)
             self._shape = shape
             return
         for key, node in self._leaves.items():
-            node.set_label(self._leaf_label(report, key))
+            label = self._leaf_label(report, key)
+            if label != node.label:  # an unchanged label would still repaint the tree
+                node.set_label(label)
 
     def _rebuild(self, report: Report, groups: list[tuple[str, int | None, list[HostKey]]]) -> None:
         selected = self.cursor_node.data if self.cursor_node is not None else None

@@ -17,6 +17,12 @@ from probe.core.transcript import HostReport
 
 from ..content import is_problem, pending_content, step_content
 
+# The component classes OptionList.render_line styles an entry with.
+_ROW_STATES: tuple[tuple[str, ...], ...] = (
+    (), ("option-list--option-disabled",), ("option-list--option-highlighted",),
+    ("option-list--option-hover",),
+)
+
 
 class TranscriptView(OptionList):
     """Steps of the selected host, plus a live row for the step in flight."""
@@ -56,12 +62,37 @@ class TranscriptView(OptionList):
         if cache.lines and cache.lines[-1][0] == index:
             del cache.lines[cache.index_to_line.pop(index):]
             cache.heights.pop(index, None)
-        render_cache = self._option_render_cache
-        stale = [k for k in render_cache.keys() if k[0] is option]  # noqa: SIM118 (not a dict)
-        for key in stale:
-            render_cache.discard(key)
+        # Rendered strips are cached per (option, style, padding): drop only this
+        # option's entries, so the other visible entries are not re-rendered.
+        padding = self.get_component_styles("option-list--option").padding
+        for component in _ROW_STATES:
+            style = self.get_visual_style("option-list--option", *component)
+            self._option_render_cache.discard((option, style, padding))
         self._update_lines()
         self.refresh()
+
+    def sync(self, host: HostReport, elapsed_s: float = 0.0, frame: int = 0) -> None:
+        """Catch up with the report: append the steps not shown yet, fix the live row.
+
+        Called once per batch of events, so a burst of N steps costs one
+        add_options and one highlight move instead of N of each.
+        """
+        new = host.steps[len(self.steps):]
+        if new:
+            follow = self._following()
+            self.steps.extend(new)
+            if self.pending is not None:
+                self.pending = None
+                self._replace_last(step_content(new[0]), disabled=False)
+                new = new[1:]
+            if new:
+                self.add_options([Option(step_content(step)) for step in new])
+            if follow:
+                self.highlighted = len(self.steps) - 1
+        if host.active is not None and host.active is not self.pending:
+            self.start_step(host.active, elapsed_s, frame)
+        elif host.active is None and self.pending is not None:
+            self.end_host()
 
     def append_step(self, step: Step) -> None:
         """Add a finished step (it takes the live row's place); keep following if we were."""
