@@ -16,7 +16,7 @@ import dns.asyncresolver
 
 from knowledge import explain_error
 
-from . import mx
+from . import mx, rdns
 from .events import (
     Event,
     Finding,
@@ -78,10 +78,7 @@ async def _drive(plan: Plan, resolver: dns.asyncresolver.Resolver | None, emit: 
         emit(None)  # type: ignore[arg-type]
 
 
-async def _discover(plan: Plan, resolver: dns.asyncresolver.Resolver | None) -> mx.Discovery:
-    if resolver is None:
-        resolver = mx.build_resolver(plan.nameservers, plan.timeouts.dns,
-                                     plan.timeouts.dns_lifetime)
+async def _discover(plan: Plan, resolver: dns.asyncresolver.Resolver) -> mx.Discovery:
     if not plan.mx_override:
         return await mx.discover(plan.domain, resolver)
     records: list[MxRecord] = []
@@ -94,7 +91,13 @@ async def _discover(plan: Plan, resolver: dns.asyncresolver.Resolver | None) -> 
 
 
 async def _probe(plan: Plan, resolver: dns.asyncresolver.Resolver | None, emit: Emit) -> Outcome:
+    if resolver is None:
+        resolver = mx.build_resolver(plan.nameservers, plan.timeouts.dns,
+                                     plan.timeouts.dns_lifetime)
     discovery = await _discover(plan, resolver)
+    # Reverse DNS is checked for hosts found through DNS only: an --mx given by
+    # hand may be a lab box whose PTR nobody asked about (and tests stay offline).
+    check_ptr = discovery.source in ("mx", "implicit")
     emit(MxResolved(discovery.source, discovery.records))
     for finding in discovery.findings:
         emit(FindingRaised(finding))
@@ -110,9 +113,12 @@ async def _probe(plan: Plan, resolver: dns.asyncresolver.Resolver | None, emit: 
         lock = per_address.setdefault(key.address or "", asyncio.Lock())
         async with limit, lock:
             emit(HostStarted(key))
+            ptr = asyncio.create_task(rdns.check(resolver, key)) if check_ptr else None
             session = Session(key, server_name, plan, emit)
             sessions.append(session)
             steps = await session.run()
+            for finding in await ptr if ptr is not None else []:
+                emit(FindingRaised(finding))
             outcome = host_outcome(steps)
             outcomes.append(outcome)
             emit(HostDone(key, outcome))

@@ -414,7 +414,12 @@ class Session:
         if mail.reply.code_class != 2 or plan.stops_after("mail"):
             return
         for rcpt in plan.rcpts:
-            await self.exchange("rcpt", f"RCPT TO:<{rcpt}>", timeout)
+            step = await self.exchange("rcpt", f"RCPT TO:<{rcpt}>", timeout)
+            if rcpt.partition("@")[0].lower() == "postmaster" and step.reply and \
+                    step.reply.code_class == 5:
+                self.finding("warning", f"the server refuses <{rcpt}>: RFC 5321 §4.5.1 "
+                             "requires every mail domain to accept mail for postmaster",
+                             "postmaster_rejected")
 
     async def run(self) -> list[Step]:
         """The whole session within the host budget. Returns the steps taken."""

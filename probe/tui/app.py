@@ -100,8 +100,11 @@ class ProbeApp(App[int]):
         clock: Callable[[], float] = time.monotonic,
         animate: bool = True,
         save_dir: Path | None = None,
+        labels: dict[str, str] | None = None,
     ) -> None:
-        """`clock` and `animate=False` freeze the spinner/timer for snapshots."""
+        """`clock` and `animate=False` freeze the spinner/timer for snapshots;
+        `labels` pins the field labels (snapshots must not change when the
+        knowledge team rewords one)."""
         super().__init__()
         self.plan = plan
         self.runner = runner
@@ -109,7 +112,7 @@ class ProbeApp(App[int]):
         self.clock = clock
         self.live_timers = animate
         self.save_dir = save_dir or Path.cwd()
-        self.labels = load_labels(lang)
+        self.labels = labels if labels is not None else load_labels(lang)
         self.report = Report()
         self.run_id = 0
         self.selected: HostKey | None = None
@@ -122,9 +125,9 @@ class ProbeApp(App[int]):
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
-        # Kept as attributes, not queried: `App.query_one` searches the *active*
-        # screen, which is a modal while help or the browser is open, and
-        # events keep arriving then.
+        # Kept as attributes, not queried: on quit the widgets are removed while
+        # probe events and highlight messages may still be queued, and a query
+        # would then raise NoMatches (seen in bench runs).
         self.target_bar = TargetBar(self.plan, id="target-bar")
         self.host_tree = HostTree(id="hosts")
         self.transcript = TranscriptView(id="transcript")

@@ -54,6 +54,18 @@ class HostTree(Tree[HostKey | None]):
         self.guide_depth = 2  # narrow guides: addresses must fit in 80 columns
         self._shape: Shape = (None, ())
         self._leaves: dict[HostKey, TreeNode[HostKey | None]] = {}
+        self._report: Report | None = None
+        self._port = 25
+
+    def on_mount(self) -> None:
+        # Label colours are resolved from the theme when a label is built, so a
+        # theme switch (command palette, light/dark) must rebuild them.
+        self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
+
+    def _on_theme_changed(self, _theme: object) -> None:
+        if self._report is not None:
+            self._shape = (None, ())
+            self.update_from(self._report, self._port)
 
     def _style(self, status: str) -> RichStyle:
         variables = self.app.theme_variables
@@ -93,6 +105,7 @@ class HostTree(Tree[HostKey | None]):
 
     def update_from(self, report: Report, port: int = 25) -> None:
         """Bring the tree up to date; rebuild only when the set of hosts changed."""
+        self._report, self._port = report, port
         groups = _mx_groups(report, port)
         source = report.mx.source if report.mx is not None else None
         shape: Shape = (source, tuple((name, tuple(keys)) for name, _, keys in groups))
