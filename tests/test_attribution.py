@@ -1,0 +1,48 @@
+"""A vendor's pattern must not claim another vendor's reply.
+
+Categories can be right while the title is wrong ("Outlook.com: mailbox
+unavailable" on a Postfix reply). Vendor files must key on text only that
+vendor sends; generic phrases belong in generic.toml.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from knowledge import explain_reply
+
+ROOT = Path(__file__).resolve().parents[1]
+# Files whose patterns describe software or lists many vendors share.
+SHARED = {"generic", "postfix", "dnsbl", "greylisting", "exim", "sendmail", "qmail"}
+# Corpus files that are collections from many senders, not one vendor.
+MIXED = {"various", "providers"}
+# A DNSBL reply naming Barracuda's or Spamhaus's list is that list's text.
+ALLOWED = {("dnsbl", "barracuda"), ("dnsbl", "yahoo"), ("apple", "proofpoint")}
+
+
+def _pattern_files() -> dict[str, str]:
+    owner = {}
+    for path in (ROOT / "knowledge" / "patterns").glob("*.toml"):
+        for pattern in tomllib.loads(path.read_text()).get("pattern", []):
+            owner[pattern["id"]] = path.stem
+    return owner
+
+
+def test_vendor_patterns_stay_with_their_vendor():
+    owner = _pattern_files()
+    wrong = []
+    for path in (ROOT / "tests" / "corpus").glob("*.toml"):
+        vendor = path.stem
+        if vendor in MIXED:
+            continue
+        for reply in tomllib.loads(path.read_text())["reply"]:
+            text = re.sub(r"(?m)^\d{3}[ -]", "", reply["text"])
+            stage = reply.get("stage") if reply.get("stage") != "data" else None
+            matched = explain_reply(reply["code"], text, stage).matched
+            winner = owner.get(matched.removeprefix("pattern:"))
+            if winner and winner not in SHARED and winner != vendor \
+                    and (vendor, winner) not in ALLOWED:
+                wrong.append((vendor, matched, reply["text"][:80]))
+    assert wrong == []
