@@ -21,7 +21,6 @@ from knowledge import resolve_lang
 
 from .core.events import HostDone, MxResolved, ProbeDone
 from .core.plan import PHASES, InputError, Plan, build_plan
-from .core.runner import run_probe
 from .core.transcript import Report
 from .core.verdict import EXIT_INTERNAL, EXIT_USAGE
 from .sanitize import to_display
@@ -94,6 +93,8 @@ def _plan_from(args: argparse.Namespace, target: str) -> Plan:
 
 async def collect(plan: Plan, on_event=None) -> Report:
     """Run the probe to the end, folding every event (and passing it on)."""
+    from .core.runner import run_probe  # lazy: the TUI paints before this loads
+
     report = Report()
     async for event in run_probe(plan):
         report.feed(event)
