@@ -36,8 +36,7 @@ class KnowledgeScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="kb-box"):
-            yield Label("Look up a reply: a code (451), an enhanced code (5.7.1) "
-                        "or a whole reply line. Enter explains, Escape closes.",
+            yield Label("451, 5.7.1 or a pasted reply line · Enter explains · Esc closes",
                         markup=False, classes="hint")
             yield Input(self.query_text, id="kb-query", placeholder="550 5.1.1 User unknown")
             with Horizontal(id="kb-main"):

@@ -1,0 +1,1 @@
+"""Tests of the Textual view (pilot, snapshots, a real pty)."""

@@ -1,0 +1,38 @@
+"""Fixtures for the TUI tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from probe.core.events import Event
+from probe.tui.app import ProbeApp
+from probe.tui.labels import ENGLISH
+
+from . import fakes
+
+
+def make_app(*streams: Sequence[Event], hold: bool = False, target: str = fakes.DOMAIN,
+             burst: bool = False, **kwargs: object) -> ProbeApp:
+    """An app over scripted streams with the clock and spinner frozen."""
+    kwargs.setdefault("clock", lambda: 0.0)
+    kwargs.setdefault("animate", False)
+    kwargs.setdefault("labels", dict(ENGLISH))
+    return ProbeApp(fakes.plan(target), runner=fakes.scripted(*streams, hold=hold, burst=burst),
+                    **kwargs)  # type: ignore[arg-type]
+
+
+async def settle(pilot: object, rounds: int = 50) -> None:
+    """Let the worker deliver every scripted event and the screen catch up."""
+    app = pilot.app  # type: ignore[attr-defined]
+    for _ in range(rounds):
+        await pilot.pause()  # type: ignore[attr-defined]
+        if not any(w.is_running for w in app.workers) or app.report.done is not None:
+            break
+    await pilot.pause()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def app_factory():
+    return make_app

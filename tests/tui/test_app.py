@@ -1,0 +1,479 @@
+"""Pilot tests of every action, over scripted event streams (no sockets)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from textual.widgets import Input
+
+from probe.core.events import HostKey
+from probe.tui.app import ProbeApp
+from probe.tui.screens.help import HelpScreen
+from probe.tui.screens.knowledge import KnowledgeScreen
+from probe.tui.screens.save import SaveScreen
+from probe.tui.widgets.host_tree import HostTree
+from probe.tui.widgets.panels import Panel
+from probe.tui.widgets.target_bar import TargetBar
+from probe.tui.widgets.transcript import TranscriptView
+
+from . import fakes
+from .conftest import make_app, settle
+from .screen_text import screen_text
+
+SIZE = (100, 30)
+
+
+def transcript(app: ProbeApp) -> TranscriptView:
+    return app.query_one(TranscriptView)
+
+
+def panel(app: ProbeApp, name: str) -> str:
+    return app.query_one(f"#{name}", Panel).text
+
+
+def leaf_labels(app: ProbeApp) -> dict[HostKey, str]:
+    tree = app.query_one(HostTree)
+    return {k: str(node.label) for k, node in tree._leaves.items()}
+
+
+async def test_events_fill_tree_transcript_and_explanation() -> None:
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        labels = leaf_labels(app)
+        assert list(labels) == [fakes.MX1, fakes.MX2]  # preference order
+        assert all("accepted" in text for text in labels.values())
+        assert app.selected == fakes.MX1
+        assert len(transcript(app).steps) == 6
+        assert transcript(app).selected_step.stage == "quit"  # follows the newest step
+        assert "Closing" in panel(app, "explain")
+        assert "TLSv1.3" in panel(app, "findings")  # TLS of the selected host
+        assert "exit 0" in str(app.query_one(HostTree).root.label)
+        assert app.last_exit_code == 0
+
+
+async def test_live_step_shows_spinner_and_timer() -> None:
+    now = [100.0]
+    app = make_app(fakes.probing(), hold=True, clock=lambda: now[0])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        view = transcript(app)
+        assert view.pending is not None and view.pending.stage == "rcpt"
+        assert "speaking" in leaf_labels(app)[fakes.MX1]
+        assert "waiting" in leaf_labels(app)[fakes.MX2]
+        last = view.get_option_at_index(view.option_count - 1)
+        assert last.disabled and "0.0 s" in last.prompt.plain
+        now[0] += 3.25
+        app._tick()
+        await pilot.pause()
+        last = view.get_option_at_index(view.option_count - 1)
+        assert "3.2 s" in last.prompt.plain
+        assert last.prompt.plain.startswith("-> RCPT TO:<postmaster@example.com>")
+        assert "3.2 s" in screen_text(app)
+        assert view.option_count == len(view.steps) + 1
+
+
+async def test_live_row_becomes_the_finished_step() -> None:
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        view = transcript(app)
+        assert view.pending is None
+        assert view.option_count == len(view.steps)
+        assert not any(view.get_option_at_index(i).disabled for i in range(view.option_count))
+
+
+async def test_next_and_previous_reply() -> None:
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        view = transcript(app)
+        assert view.highlighted == 5
+        await pilot.press("p", "p")
+        assert view.highlighted == 3
+        assert view.selected_step.stage == "mail"
+        assert "accepted" in panel(app, "explain")
+        await pilot.press("n")
+        assert view.selected_step.stage == "rcpt"
+        await pilot.press("n", "n", "n")
+        assert view.highlighted == 5  # stops at the end
+
+
+async def test_first_problem_jumps_to_the_greylisted_rcpt() -> None:
+    app = make_app(fakes.mixed())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.selected == fakes.MX1
+        await pilot.press("f")
+        assert app.selected == fakes.MX2
+        step = transcript(app).selected_step
+        assert step.stage == "rcpt" and step.reply.code == 450
+        text = panel(app, "explain")
+        assert "greylisted" in text and "450 4.7.1" in text
+        labels = leaf_labels(app)
+        assert "transient" in labels[fakes.MX2] and "permanent" in labels[fakes.MX3]
+
+
+async def test_first_problem_without_problems_says_so() -> None:
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f")
+        assert app.selected == fakes.MX1
+        assert any("No problem" in n.message for n in app._notifications)
+
+
+async def test_rerun_starts_over_and_drops_the_old_run() -> None:
+    app = make_app(fakes.probing(), fakes.all_accepted(), hold=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.report.done is None
+        first_run = app.run_id
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.run_id == first_run + 1
+        assert len(app.runner.calls) == 2
+        assert app.report.done is not None and app.last_exit_code == 0
+        assert len(transcript(app).steps) == 6
+        assert transcript(app).pending is None
+
+
+async def test_stale_events_from_a_replaced_run_are_ignored() -> None:
+    from probe.tui.messages import ProbeEvent
+
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        before = len(transcript(app).steps)
+        app.post_message(ProbeEvent(app.run_id - 1, fakes.session(fakes.MX1)[2]))
+        await pilot.pause()
+        assert len(transcript(app).steps) == before
+
+
+async def test_edit_target_runs_the_new_plan() -> None:
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        target = app.query_one("#target", Input)
+        assert target.has_focus
+        target.value = ""
+        await pilot.press(*"alice@other.example")
+        app.query_one("#rcpts", Input).value = "bob@other.example"
+        await pilot.press("enter")
+        await settle(pilot)
+        plan = app.runner.calls[-1]
+        assert plan.domain == "other.example"
+        assert plan.rcpts == ("alice@other.example", "bob@other.example")
+        assert plan.helo == "probe.test"  # carried over
+        assert transcript(app).has_focus
+
+
+async def test_edit_with_bad_input_shows_the_error_and_sends_nothing() -> None:
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        calls = len(app.runner.calls)
+        await pilot.press("e")
+        app.query_one("#target", Input).value = "bad domain\x1b]0;x\x07.example"
+        await pilot.press("enter")
+        await pilot.pause()
+        error = app.query_one("#target-error")
+        assert error.has_class("visible")
+        shown = str(error.content)
+        assert "nothing was sent" in shown and "\x1b" not in shown
+        assert len(app.runner.calls) == calls
+
+
+async def test_click_on_target_bar_focuses_it() -> None:
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.click("#mail-from")
+        assert app.query_one("#mail-from", Input).has_focus
+
+
+async def test_copy_puts_the_escaped_transcript_on_the_clipboard() -> None:
+    app = make_app(fakes.hostile())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        copied = app.clipboard
+        assert copied.startswith("# mx.evil.example (192.0.2.66)")
+        assert "-> EHLO probe.test" in copied
+        assert "\\x1b]0;PWNED-TITLE\\x07" in copied
+        assert "\x1b" not in copied and "\x07" not in copied
+
+
+async def test_save_writes_text_and_json(tmp_path) -> None:
+    app = make_app(fakes.mixed(), save_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        assert isinstance(app.screen, SaveScreen)
+        box = app.screen.query_one(Input)
+        assert box.value.startswith(str(tmp_path / "probe-example.com-"))
+        box.value = str(tmp_path / "report")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, SaveScreen)
+        data = json.loads((tmp_path / "report.json").read_text())
+        assert data["exit_code"] == 2
+        assert [h["host"] for h in data["hosts"]] == [
+            "mx1.example.com", "mx2.example.com", "mx3.example.com"]
+        text = (tmp_path / "report.txt").read_text()
+        assert "mx3.example.com" in text
+
+
+async def test_save_cancel_writes_nothing(tmp_path) -> None:
+    app = make_app(fakes.mixed(), save_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("s", "escape")
+        assert not isinstance(app.screen, SaveScreen)
+        assert list(tmp_path.iterdir()) == []
+
+
+async def test_knowledge_browser_explains_a_pasted_reply() -> None:
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        screen = app.screen
+        assert isinstance(screen, KnowledgeScreen)
+        assert "550" in screen.all_codes
+        await pilot.press(*"550 5.1.1 User unknown", "enter")
+        await pilot.pause()
+        text = screen.query_one(Panel).text
+        assert "user_unknown" in text and "5.1.1" in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, KnowledgeScreen)
+
+
+async def test_knowledge_browser_filters_codes_and_explains_the_highlighted_one() -> None:
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", "4", "5")
+        screen = app.screen
+        codes = screen.query_one("#kb-codes")
+        shown = [codes.get_option_at_index(i).id for i in range(codes.option_count)]
+        assert shown and all(code.startswith("code-45") for code in shown)
+        codes.focus()
+        await pilot.press("down")
+        await pilot.pause()
+        assert screen.query_one(Panel).text.strip()
+
+
+async def test_command_palette_offers_codes_and_actions() -> None:
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Re-run probe", "Save report", "Knowledge browser"} <= set(titles)
+        app.action_browse("451")
+        await pilot.pause()
+        assert isinstance(app.screen, KnowledgeScreen)
+        assert "451" in app.screen.query_one(Panel).text
+
+
+async def test_help_screen_opens_and_closes() -> None:
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "first problem" in screen_text(app)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_quit_returns_the_last_exit_code() -> None:
+    app = make_app(fakes.mixed())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+    assert app.return_value == 2
+
+
+async def test_quit_before_any_probe_finished_returns_130() -> None:
+    app = make_app(fakes.probing(), hold=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+    assert app.return_value == 130
+
+
+async def test_mouse_selects_host_and_reply() -> None:
+    app = make_app(fakes.mixed())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tree = app.query_one(HostTree)
+        node = tree._leaves[fakes.MX3]
+        await pilot.click(HostTree, offset=(4, node.line + 1 - tree.scroll_offset.y))
+        await pilot.pause()
+        assert app.selected == fakes.MX3
+        assert transcript(app).steps[4].reply.code == 550
+        view = transcript(app)
+        view.scroll_home(animate=False)
+        await pilot.pause()
+        await pilot.click(TranscriptView, offset=(5, 1))  # first entry: connect
+        await pilot.pause()
+        assert view.highlighted == 0
+
+
+async def test_hostile_text_is_shown_literally_and_inert() -> None:
+    app = make_app(fakes.hostile())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        view = transcript(app)
+        view.highlighted = 1
+        await pilot.pause()
+        shown = screen_text(app)
+        assert "\x1b" not in shown and "\x07" not in shown
+        assert "\\x1b]0;PWNED-TITLE\\x07" in shown
+        assert "[bold]big[/]" in shown
+        assert "[@click=app.quit]x[/]" in shown
+        assert "[link=http://evil.example]y[/link]" in shown
+        assert "control characters, shown escaped" in shown
+        # Clicking where the would-be action is does nothing but select the entry.
+        for y in range(1, 8):
+            await pilot.click(TranscriptView, offset=(20, y))
+        await pilot.pause()
+        assert app.is_running
+        assert app.return_value is None
+
+
+async def test_dns_failure_shows_the_finding_and_no_hosts() -> None:
+    app = make_app(fakes.dns_failure())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert leaf_labels(app) == {}
+        assert "NXDOMAIN" in panel(app, "findings")
+        assert app.last_exit_code == 2
+        assert transcript(app).option_count == 0
+
+
+async def test_refused_connection_is_an_error_not_a_reply() -> None:
+    app = make_app(fakes.refused())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "error" in leaf_labels(app)[fakes.MX1]
+        assert "refused" in panel(app, "explain")
+        assert "!! refused: connection refused" in transcript(app).plain_text()
+
+
+async def test_runner_crash_is_reported_not_fatal() -> None:
+    async def broken(plan):
+        yield fakes.started()[0]
+        raise RuntimeError("boom \x1b[2J")
+
+    app = ProbeApp(fakes.plan(), runner=broken, clock=lambda: 0.0, animate=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = panel(app, "findings")
+        assert "internal error" in text and "boom \\x1b[2J" in text
+        assert app.is_running
+
+
+async def test_two_thousand_steps_scroll_and_select() -> None:
+    app = make_app(fakes.many_steps(2000), burst=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, rounds=5000)
+        view = transcript(app)
+        assert len(view.steps) == 2000 == view.option_count
+        assert view.highlighted == 1999
+        view.focus()
+        await pilot.press("home")
+        assert view.highlighted == 0 and view.scroll_offset.y == 0
+        await pilot.press("pagedown", "down")
+        assert view.highlighted > 1
+        await pilot.press("end")
+        assert view.highlighted == 1999
+        assert "user1999@" in screen_text(app)
+
+
+def test_panel_refuses_markup_strings() -> None:
+    with pytest.raises(TypeError):
+        Panel("x").show("[bold]x")  # type: ignore[arg-type]
+
+
+async def test_target_bar_shows_only_the_rcpts_the_user_chose() -> None:
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        bar = app.query_one(TargetBar)
+        assert app.query_one("#target", Input).value == "example.com"
+        assert app.query_one("#rcpts", Input).value == ""  # postmaster@ is the default
+        assert bar.plan.rcpts == ("postmaster@example.com",)
+
+
+async def test_events_keep_arriving_while_a_modal_is_open() -> None:
+    """The probe goes on behind the help screen and shows up when it closes."""
+    import asyncio
+
+    from probe.core.plan import Plan
+
+    release = asyncio.Event()
+    events = fakes.all_accepted()
+
+    async def gated(plan: Plan):
+        for event in events[:5]:
+            yield event
+        await release.wait()
+        for event in events[5:]:
+            yield event
+
+    app = ProbeApp(fakes.plan(), runner=gated, clock=lambda: 0.0, animate=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        release.set()
+        await settle(pilot)
+        assert app.report.done is not None
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(transcript(app).steps) == 6
+        assert "accepted" in leaf_labels(app)[fakes.MX2]
+
+
+async def test_theme_switch_recolours_the_host_tree() -> None:
+    app = make_app(fakes.mixed())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+
+        def colours() -> set[str]:
+            label = app.query_one(HostTree)._leaves[fakes.MX3].label
+            return {str(span.style.color) for span in label.spans}
+
+        dark = colours()
+        app.theme = "textual-light"
+        await pilot.pause()
+        assert colours() != dark
+        assert "permanent" in leaf_labels(app)[fakes.MX3]
+
+
+async def test_no_color_is_honoured(monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(fakes.mixed())
+    assert app.no_color  # Textual then filters every colour out of each frame
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        svg = app.export_screenshot()
+        # Only greys remain: no red/green/yellow of reply classes or statuses.
+        import re
+
+        fills = set(re.findall(r"fill: (#[0-9a-f]{6})", svg)) - {"#c5c8c6"}  # SVG default fg
+        assert fills and all(f[1:3] == f[3:5] == f[5:7] for f in fills), fills
+
+
+async def test_large_terminal_layout() -> None:
+    app = make_app(fakes.mixed())
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settle(pilot)
+        tree, view = app.query_one(HostTree), transcript(app)
+        assert tree.size.width <= 50  # the tree stays a sidebar
+        assert view.size.width > 120 and view.size.height > 25
+        assert "192.0.2.30 ✖ permanent" in screen_text(app)
