@@ -80,3 +80,11 @@ async def test_plain_is_default_when_piped_and_json_parses(run_cli):
     assert "Verdict: ok" in plain.out
     document = json.loads(as_json.out)
     assert document["exit_code"] == 0
+
+
+def test_knowledge_vocabulary_is_the_contracts():
+    import knowledge
+    from tests.contract import CATEGORIES, SEVERITIES
+
+    assert set(knowledge.CATEGORIES) == CATEGORIES
+    assert set(knowledge.SEVERITIES) == SEVERITIES

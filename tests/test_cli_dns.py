@@ -30,28 +30,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tests import dnsserver
+from tests.contract import CATEGORIES, ERROR_KINDS, SEVERITIES, STAGES
 from tests.dnsserver import DnsServer
 
 dns_server = dnsserver.dns_server
 
 # From CONTRACT.md, "Categories" and "JSON".
-CATEGORIES = frozenset(
-    {
-        "ok", "help", "system_status", "user_unknown", "mailbox_full", "mailbox_disabled",
-        "user_not_local", "greylisted", "rate_limited", "blocklisted_ip", "bad_reputation",
-        "spf_dkim_dmarc_auth", "policy_rejected", "relay_denied", "ptr_rdns_required",
-        "helo_rejected", "sender_rejected", "message_too_large", "spam_content", "tls_required",
-        "auth_required", "syntax_error", "server_error", "service_unavailable", "other",
-    }
-)  # fmt: skip
-SEVERITIES = frozenset({"ok", "info", "warning", "transient", "permanent"})
-STAGES = frozenset(
-    {
-        "connect", "banner", "ehlo", "helo", "help", "starttls", "tls",
-        "mail", "rcpt", "vrfy", "rset", "quit",
-    }
-)  # fmt: skip
-ERROR_KINDS = frozenset({"timeout", "refused", "closed", "protocol", "tls", "dns", "unreachable"})
 
 # A hang guard for the subprocess, not a performance threshold.
 HANG_GUARD = 120.0

@@ -29,19 +29,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tests.contract import CATEGORIES, SEVERITIES
 from tests.smtpserver import Scripted, dialog
 
 HANG_GUARD = 30
 HELO = "probe.test"
 GOLDEN = Path(__file__).parent / "golden"
-CATEGORIES = {
-    "ok", "help", "system_status", "user_unknown", "mailbox_full", "mailbox_disabled",
-    "user_not_local", "greylisted", "rate_limited", "blocklisted_ip", "bad_reputation",
-    "spf_dkim_dmarc_auth", "policy_rejected", "relay_denied", "ptr_rdns_required",
-    "helo_rejected", "sender_rejected", "message_too_large", "spam_content", "tls_required",
-    "auth_required", "syntax_error", "server_error", "service_unavailable", "other",
-}
-SEVERITIES = {"ok", "info", "warning", "transient", "permanent"}
 
 
 # -- an aiosmtpd server whose handler answers like real MTAs ----------------------

@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 
 from tests import dnsserver, postfix
+from tests.contract import CATEGORIES, SEVERITIES, STAGES
 from tests.postfix import PostfixInstance
 
 postfix_server = postfix.postfix_server
@@ -42,18 +43,6 @@ DOMAIN = postfix.MYDOMAIN
 MX_NAME = postfix.MYHOSTNAME
 BANNER = f"{MX_NAME} ESMTP Postfix (Debian/GNU)"
 
-CATEGORIES = {
-    "ok", "help", "system_status", "user_unknown", "mailbox_full", "mailbox_disabled",
-    "user_not_local", "greylisted", "rate_limited", "blocklisted_ip", "bad_reputation",
-    "spf_dkim_dmarc_auth", "policy_rejected", "relay_denied", "ptr_rdns_required",
-    "helo_rejected", "sender_rejected", "message_too_large", "spam_content", "tls_required",
-    "auth_required", "syntax_error", "server_error", "service_unavailable", "other",
-}  # fmt: skip
-SEVERITIES = {"ok", "info", "warning", "transient", "permanent"}
-STAGES = {
-    "connect", "banner", "ehlo", "helo", "help", "starttls", "tls",
-    "mail", "rcpt", "vrfy", "rset", "quit",
-}  # fmt: skip
 FULL_DIALOG = [
     "connect", "banner", "ehlo", "help", "starttls", "tls", "ehlo", "mail", "rcpt", "quit",
 ]  # fmt: skip
