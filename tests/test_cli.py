@@ -88,3 +88,13 @@ def test_knowledge_vocabulary_is_the_contracts():
 
     assert set(knowledge.CATEGORIES) == CATEGORIES
     assert set(knowledge.SEVERITIES) == SEVERITIES
+
+
+async def test_mx_name_without_nameserver_uses_the_system_resolver(run_cli):
+    """`--mx localhost:PORT` must work as typed (/etc/hosts, not only DNS)."""
+    async with Scripted(dialog()) as server:
+        result = await run_cli("x.test", "--mx", f"localhost:{server.port}", "--json",
+                               "--helo", "probe.test")
+    document = json.loads(result.out)
+    assert "127.0.0.1" in document["mx"]["records"][0]["addresses"]
+    assert result.code == 0 and server.connections >= 1

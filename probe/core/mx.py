@@ -10,6 +10,7 @@ plain-English finding; nothing here raises for a DNS answer.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -243,13 +244,35 @@ async def _implicit(resolver: dns.asyncresolver.Resolver, name: dns.name.Name,
     return Discovery("implicit", (record,), tuple(findings))
 
 
-async def resolve_override(resolver: dns.asyncresolver.Resolver, host: str, port: int,
-                           max_addresses: int = 4) -> tuple[MxRecord, list[Finding]]:
-    """A host given with --mx: an IP is used as is, a name is resolved like an MX target."""
+async def resolve_override(resolver: dns.asyncresolver.Resolver | None, host: str, port: int,
+                           max_addresses: int = 4,
+                           timeout: float = 10.0) -> tuple[MxRecord, list[Finding]]:
+    """A host given with --mx: an IP is used as is, a name is resolved.
+
+    With --nameserver (a resolver), the name is resolved like an MX target.
+    Without, it goes through the system's resolver library, /etc/hosts
+    included, because `--mx localhost` or a lab name must work as typed.
+    """
     if is_ip(host):
         return MxRecord(None, host, (host,), host, None, port), []
+    if resolver is None:
+        return await _system_lookup(host, port, max_addresses, timeout), []
     records, findings = await _records_for(resolver, [(None, dns.name.from_text(host))],
                                            max_addresses)
     record = records[0]
     return MxRecord(None, record.host, record.addresses, record.host_unicode,
                     record.lookup_error, port), findings
+
+
+async def _system_lookup(host: str, port: int, max_addresses: int, timeout: float) -> MxRecord:
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout):
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except TimeoutError:
+        return MxRecord(None, host, (), host, f"name lookup timed out after {timeout:g} s", port)
+    except OSError as exc:
+        return MxRecord(None, host, (), host, f"name lookup failed: {exc.strerror or exc}", port)
+    addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+    return MxRecord(None, host, addresses[:max_addresses], host,
+                    None if addresses else "no address", port)

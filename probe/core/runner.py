@@ -83,8 +83,12 @@ async def _discover(plan: Plan, resolver: dns.asyncresolver.Resolver) -> mx.Disc
         return await mx.discover(plan.domain, resolver)
     records: list[MxRecord] = []
     findings: list[Finding] = []
+    # Without --nameserver, names given with --mx go through the system's
+    # resolver library (/etc/hosts included): see resolve_override.
+    asked = resolver if plan.nameservers else None
     for host, port in plan.mx_override:
-        record, found = await mx.resolve_override(resolver, host, port)
+        record, found = await mx.resolve_override(asked, host, port,
+                                                  timeout=plan.timeouts.dns_lifetime)
         records.append(record)
         findings.extend(found)
     return mx.Discovery("override", tuple(records), tuple(findings))
