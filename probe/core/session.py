@@ -83,10 +83,16 @@ class TeeProtocol(SMTPProtocol):
     def __init__(self, tee: Tee, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(loop=loop)
         self.tee = tee
+        self.lost: asyncio.Future[None] = loop.create_future()
 
     def data_received(self, data: bytes) -> None:
         self.tee.received(data)
         super().data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if not self.lost.done():
+            self.lost.set_result(None)
 
 
 class _Stop(Exception):
@@ -443,7 +449,30 @@ class Session:
                 stage, command, started = self.active
                 self.error_step(stage, command, started, "timeout",
                                 f"host budget of {budget:g} s ran out during this step")
-        finally:
-            if self.protocol is not None and self.protocol.transport is not None:
-                self.protocol.transport.close()
+        except BaseException:
+            self._abort()
+            raise
+        await self._close()
         return self.steps
+
+    def _abort(self) -> None:
+        if self.protocol is not None and self.protocol.transport is not None:
+            self.protocol.transport.abort()
+
+    async def _close(self, grace: float = 1.0) -> None:
+        """Close the connection and wait (briefly) until it is really gone.
+
+        A TLS connection closes with a close_notify exchange; leaving before
+        it ends would leak the socket once the event loop stops. A peer that
+        never finishes the exchange gets the connection aborted instead.
+        """
+        protocol = self.protocol
+        if protocol is None:
+            return
+        if protocol.transport is not None:
+            protocol.transport.close()
+        try:
+            async with asyncio.timeout(grace):
+                await asyncio.shield(protocol.lost)
+        except TimeoutError:
+            self._abort()
