@@ -137,6 +137,23 @@ def _translated(layer: Layer, lang: str) -> dict[str, Any]:
     return merged
 
 
+def _subject_when_layer(layers: list[Layer]) -> list[Layer]:
+    """The enhanced code's subject (X.7.x ...) as a source of `when` only.
+
+    Ranked just above the first-digit fallback: "5.7.26" pasted alone should
+    say when security/policy replies come, not when any 5xx does; a real
+    basic code, at its stage, still says it better.
+    """
+    for layer in layers:
+        if layer.matched.startswith("enhanced:"):
+            parts = split_enhanced(layer.matched.removeprefix("enhanced:"))
+            subject = loader.enhanced()["subject"].get(str(parts[1])) if parts else None
+            if subject and subject.get("when"):
+                return [Layer(5, {"when": subject["when"]}, "subject",
+                              (("subject", str(parts[1])),))]  # type: ignore[index]
+    return []
+
+
 def _texts(layers: list[Layer], winner: Layer, lang: str) -> tuple[dict[str, str], str]:
     """The five text fields, translated as a whole or not at all.
 
@@ -147,7 +164,8 @@ def _texts(layers: list[Layer], winner: Layer, lang: str) -> tuple[dict[str, str
     english = {f: str(winner.data.get(f, "")).strip() for f in _TEXT_FIELDS}
     when_layer = winner
     if not english["when"]:
-        for layer in sorted(layers, key=lambda lay: lay.rank, reverse=True):
+        candidates = [*layers, *_subject_when_layer(layers)]
+        for layer in sorted(candidates, key=lambda lay: lay.rank, reverse=True):
             if str(layer.data.get("when", "")).strip():
                 when_layer = layer
                 english["when"] = str(layer.data["when"]).strip()
