@@ -153,7 +153,7 @@ def _run_probe_command(args: argparse.Namespace, out: TextIO) -> int:
     if mode == "json":
         report = asyncio.run(collect(plan))
         from .jsonout import to_json
-        json.dump(to_json(report), out, indent=2, ensure_ascii=False)
+        json.dump(to_json(report), out, indent=2)  # ASCII: bidi/C1 text stays escaped
         out.write("\n")
     else:
         live = _LivePlain(out)
@@ -182,7 +182,7 @@ def _run_batch(argv: Sequence[str], out: TextIO, stdin: TextIO) -> int:
     worst = 0
     for plan in plans:
         report = asyncio.run(collect(plan))
-        out.write(json.dumps(to_json(report), ensure_ascii=False) + "\n")
+        out.write(json.dumps(to_json(report)) + "\n")
         out.flush()
         code = report.done.exit_code if report.done else EXIT_INTERNAL
         worst = max(worst, code)

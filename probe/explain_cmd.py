@@ -162,7 +162,7 @@ def explain_main(
         return EXIT_USAGE
     if as_json:
         docs = [explained_json(item) for item in found]
-        json.dump(docs[0] if len(docs) == 1 else docs, out, ensure_ascii=False, indent=2)
+        json.dump(docs[0] if len(docs) == 1 else docs, out, indent=2)
         out.write("\n")
         return EXIT_OK
     blocks = [render_explained(item, language) for item in found]
@@ -210,7 +210,7 @@ def compare_main(a: str, b: str, *, as_json: bool, lang: str | None, out: TextIO
         doc = {"a": _facts_json(result.a), "b": _facts_json(result.b),
                "differences": list(result.differences), "which_when": list(result.which_when),
                "lang": result.lang}
-        json.dump(doc, out, ensure_ascii=False, indent=2)
+        json.dump(doc, out, indent=2)
         out.write("\n")
         return EXIT_OK
     lines: list[str] = []

@@ -99,3 +99,12 @@ async def test_mx_name_without_nameserver_uses_the_system_resolver(run_cli):
     assert "127.0.0.1" in document["mx"]["records"][0]["addresses"]
     (v4,) = [h for h in document["hosts"] if h["address"] == "127.0.0.1"]
     assert v4["outcome"] == "ok" and server.connections == 1
+
+
+async def test_json_output_is_ascii_so_server_text_cannot_reach_a_terminal_raw(run_cli):
+    banner = "220 mx.test \u202eevil \u009b31m \x1b]0;T\x07 caf\u00e9\r\n".encode()
+    async with Scripted(dialog(greeting=banner)) as server:
+        result = await run_cli("x.test", "--mx", server.mx, "--json", "--helo", "probe.test")
+    assert result.out.isascii()
+    (host,) = json.loads(result.out)["hosts"]
+    assert host["steps"][1]["reply"]["lines"] == ["mx.test \u202eevil \u009b31m \x1b]0;T\x07 café"]
