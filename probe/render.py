@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from knowledge import Annotation
@@ -213,8 +212,4 @@ def render_report(report: Report, style: Style | None = None) -> str:
     for host in report.ordered_hosts():
         lines += render_host(host, style)
     lines += render_footer(report, style)
-    return "\n".join(lines) + "\n"
-
-
-def join(lines: Iterable[str]) -> str:
     return "\n".join(lines) + "\n"

@@ -18,7 +18,6 @@ import idna
 
 PHASES = ("banner", "ehlo", "help", "starttls", "mail", "rcpt")
 MAX_LOCAL_PART = 64  # RFC 5321 §4.5.3.1.1
-MAX_DOMAIN = 255  # §4.5.3.1.2
 MAX_PATH = 256  # §4.5.3.1.3, including the angle brackets
 
 

@@ -91,9 +91,3 @@ class Report:
             ),
         )
 
-
-def fold(events: list[Event]) -> Report:
-    report = Report()
-    for event in events:
-        report.feed(event)
-    return report
