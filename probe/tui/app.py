@@ -25,6 +25,8 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Tree
 
+from knowledge import known_codes
+from knowledge import labels as knowledge_labels
 from probe.core.events import (
     Event,
     FindingRaised,
@@ -38,8 +40,6 @@ from probe.core.plan import Plan
 from probe.core.transcript import Report
 
 from .content import explanation_content, findings_content, host_name, is_problem, safe
-from .knowledge_api import codes
-from .labels import load_labels
 from .messages import ProbeEvent, ProbeFailed
 from .screens.help import HelpScreen
 from .screens.knowledge import KnowledgeScreen
@@ -57,7 +57,7 @@ class CodeCommands(Provider):
     """Command palette entries `explain 550`, `explain 5.7.1`, …: open the browser."""
 
     async def startup(self) -> None:
-        self.codes = codes()
+        self.codes = known_codes()
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -112,7 +112,7 @@ class ProbeApp(App[int]):
         self.clock = clock
         self.live_timers = animate
         self.save_dir = save_dir or Path.cwd()
-        self.labels = labels if labels is not None else load_labels(lang)
+        self.labels = labels if labels is not None else knowledge_labels(lang)
         self.report = Report()
         self.run_id = 0
         self.selected: HostKey | None = None

@@ -142,10 +142,11 @@ def annotation_parts(ann: Annotation, labels: dict[str, str], code: str,
     parts.append(Content.styled(safe(ann.title), "bold"))
     if ann.enhanced and ann.enhanced_title:
         parts.append(Content.assemble((safe(ann.enhanced), "bold"), " ", safe(ann.enhanced_title)))
-    for key, value in (("description", ann.meaning), ("when", ann.when),
-                       ("fix", ann.fix), ("fix_admin", ann.fix_admin)):
+    admin = f"{labels['fix']} ({labels['fix_admin']})"
+    for label, value in ((labels["description"], ann.meaning), (labels["when"], ann.when),
+                         (labels["fix"], ann.fix), (admin, ann.fix_admin)):
         if value:
-            parts.append(_section(labels[key], safe(value)))
+            parts.append(_section(label, safe(value)))
     if ann.source:
         parts.append(_section(labels["source"], safe(ann.source)))
     if ann.doc_url:

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import pytest
 
+from knowledge import labels
 from probe.core.events import Event
 from probe.tui.app import ProbeApp
-from probe.tui.labels import ENGLISH
 
 from . import fakes
 
@@ -18,7 +18,7 @@ def make_app(*streams: Sequence[Event], hold: bool = False, target: str = fakes.
     """An app over scripted streams with the clock and spinner frozen."""
     kwargs.setdefault("clock", lambda: 0.0)
     kwargs.setdefault("animate", False)
-    kwargs.setdefault("labels", dict(ENGLISH))
+    kwargs.setdefault("labels", labels("en"))
     return ProbeApp(fakes.plan(target), runner=fakes.scripted(*streams, hold=hold, burst=burst),
                     **kwargs)  # type: ignore[arg-type]
 

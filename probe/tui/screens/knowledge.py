@@ -17,8 +17,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from knowledge import explain_text, known_codes
+
 from ..content import explained_content, safe
-from ..knowledge_api import codes, explain
 from ..widgets.panels import Panel
 
 
@@ -44,7 +45,7 @@ class KnowledgeScreen(ModalScreen[None]):
                 yield Panel("Explanation", id="kb-explain")
 
     def on_mount(self) -> None:
-        self.all_codes = codes()
+        self.all_codes = known_codes()
         self._filter(self.query_text)
         self.query_one(Input).focus()
         if self.query_text:
@@ -62,7 +63,7 @@ class KnowledgeScreen(ModalScreen[None]):
         if not text.strip():
             return
         try:
-            found = explain(text, self.lang)
+            found = explain_text(text, self.lang)
         except ValueError as exc:
             panel.show(Content.styled(safe(str(exc)), "$text-error"))
             return
