@@ -28,7 +28,7 @@ from aiosmtplib.errors import (
 from aiosmtplib.protocol import MAX_LINE_LENGTH, MAX_RESPONSE_LENGTH, SMTPProtocol
 from aiosmtplib.response import SMTPResponse
 
-from probe.core.session import Tee, TeeProtocol
+from probe.core.wire import Tee, TeeProtocol
 from tests.conftest import server_context
 from tests.smtpserver import Scripted
 

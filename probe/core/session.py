@@ -1,12 +1,11 @@
 """One SMTP conversation with one address, as a stream of steps.
 
-aiosmtplib is the wire layer: its SMTPProtocol frames replies, enforces the
-per-reply deadline and performs the STARTTLS upgrade (with its buffer discard
-against response injection). Everything else is ours, because a diagnostic
-tool must see what the library hides: a tee records every byte the server
-sent before aiosmtplib parses or drops it, each reply is re-framed and
-validated from those bytes (`reply.frame`), and each library exception is
-turned here, and only here, into a typed step error with the partial lines.
+aiosmtplib is the wire layer (`wire.TeeProtocol`): it frames replies,
+enforces the per-reply deadline and performs the STARTTLS upgrade. Everything
+else is ours, because a diagnostic tool must see what the library hides:
+each reply is re-framed and validated from the tee's raw bytes
+(`reply.frame`), and each library exception is turned here, and only here,
+into a typed step error with the partial lines.
 
 Etiquette: commands go out one at a time (no pipelining), DATA is never sent,
 and QUIT ends every session whose connection is still usable.
@@ -27,7 +26,6 @@ from aiosmtplib.errors import (
     SMTPServerDisconnected,
     SMTPTimeoutError,
 )
-from aiosmtplib.protocol import SMTPProtocol
 
 from knowledge import explain_error, explain_reply, explain_success
 
@@ -47,52 +45,12 @@ from .events import (
 )
 from .plan import Plan, address_literal, is_ip
 from .reply import Framed, MalformedReply, frame
+from .wire import TEE_LIMIT, Tee, TeeProtocol
 
-TEE_LIMIT = 256 * 1024  # raw bytes kept per session; past it the session stops
 MAX_PARTIAL_LINES = 50
 MAX_PARTIAL_CHARS = 2000
 
 Emit = Callable[[Event], None]
-
-
-class Tee:
-    """Every byte the server sent, in order, with the time the last chunk came."""
-
-    def __init__(self) -> None:
-        self.data = bytearray()
-        self.overflowed = False
-        self.last_received = time.monotonic()
-
-    def received(self, chunk: bytes) -> None:
-        self.last_received = time.monotonic()
-        room = TEE_LIMIT - len(self.data)
-        if len(chunk) > room:
-            self.overflowed = True
-            chunk = chunk[:max(room, 0)]
-        self.data.extend(chunk)
-
-
-class TeeProtocol(SMTPProtocol):
-    """aiosmtplib's protocol, with every received chunk copied to a Tee first.
-
-    After STARTTLS, asyncio hands this protocol decrypted bytes, so the tee
-    stays readable. Depends on aiosmtplib's private constructor signature,
-    which is why the version is pinned and a test checks it.
-    """
-
-    def __init__(self, tee: Tee, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(loop=loop)
-        self.tee = tee
-        self.lost: asyncio.Future[None] = loop.create_future()
-
-    def data_received(self, data: bytes) -> None:
-        self.tee.received(data)
-        super().data_received(data)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        super().connection_lost(exc)
-        if not self.lost.done():
-            self.lost.set_result(None)
 
 
 class _Stop(Exception):
