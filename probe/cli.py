@@ -58,8 +58,11 @@ def _probe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", default="25", metavar="N", help="SMTP port (default 25)")
     parser.add_argument("--mx", action="append", metavar="HOST[:PORT]",
                         help="skip the MX lookup and probe this host, repeatable")
-    parser.add_argument("--timeout", default="30", metavar="SECONDS",
+    parser.add_argument("--timeout", metavar="SECONDS",
                         help="deadline for each step's whole reply (default 30)")
+    parser.add_argument("--rfc-timeouts", action="store_true",
+                        help="wait as long as RFC 5321 tells MTAs to (5 min per step; "
+                             "for tarpitting servers)")
     parser.add_argument("--no-starttls", action="store_true",
                         help="do not try STARTTLS even when offered")
     parser.add_argument("--quit-after", default="rcpt", choices=PHASES, metavar="PHASE",
@@ -86,6 +89,7 @@ def _plan_from(args: argparse.Namespace, target: str) -> Plan:
     return build_plan(
         target, rcpts=args.rcpt, mail_from=args.mail_from, helo=args.helo, port=args.port,
         mx=args.mx, nameservers=args.nameserver, timeout=args.timeout,
+        rfc_timeouts=args.rfc_timeouts,
         starttls=not args.no_starttls, quit_after=args.quit_after, tls_ca_file=args.tls_ca_file,
         lang=resolve_lang(args.lang),
     )

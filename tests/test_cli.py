@@ -108,3 +108,15 @@ async def test_json_output_is_ascii_so_server_text_cannot_reach_a_terminal_raw(r
     assert result.out.isascii()
     (host,) = json.loads(result.out)["hosts"]
     assert host["steps"][1]["reply"]["lines"] == ["mx.test \u202eevil \u009b31m \x1b]0;T\x07 café"]
+
+
+async def test_a_short_timeout_says_what_an_mta_would_have_waited(run_cli):
+    async def silent(reader, writer, server):
+        await reader.read()  # accept, never greet
+
+    async with Scripted(silent) as server:
+        result = await run_cli("x.test", "--mx", server.mx, "--json", "--timeout", "0.3")
+    banner = json.loads(result.out)["hosts"][0]["steps"][1]
+    assert banner["stage"] == "banner" and banner["error"]["kind"] == "timeout"
+    assert "5 min" in banner["error"]["message"] and "--rfc-timeouts" in banner["error"]["message"]
+    assert result.code == 1

@@ -84,3 +84,12 @@ def test_quit_after_ordering():
     plan = build_plan("x.test", quit_after="mail")
     assert plan.stops_after("mail") and plan.stops_after("rcpt")
     assert not plan.stops_after("starttls")
+
+
+def test_rfc_timeouts_wait_like_an_mta():
+    plan = build_plan("x.test", rfc_timeouts=True)
+    assert plan.timeouts.step == 300 and plan.timeouts.connect == 30
+    assert plan.timeouts.host_budget >= 900
+    explicit = build_plan("x.test", rfc_timeouts=True, timeout="60")
+    assert explicit.timeouts.step == 60 and explicit.timeouts.rfc
+    assert build_plan("x.test").timeouts.connect == 10

@@ -17,6 +17,7 @@ import dns.name
 import idna
 
 PHASES = ("banner", "ehlo", "help", "starttls", "mail", "rcpt")
+RFC_MINIMUM_STEP = 300.0  # RFC 5321 §4.5.3.2: greeting, MAIL and RCPT minimums
 MAX_LOCAL_PART = 64  # RFC 5321 §4.5.3.1.1
 MAX_PATH = 256  # §4.5.3.1.3, including the angle brackets
 
@@ -33,21 +34,26 @@ class Timeouts:
     should not hold the run for the full step time, and the result never
     waits on a slow goodbye. The host budget bounds one session however slowly
     a server answers each step just under its deadline.
+
+    `rfc` mirrors what a real MTA tolerates (RFC 5321 §4.5.3.2 minimums, via
+    --rfc-timeouts): useful against tarpits that a diagnostic's short
+    defaults would report as timeouts.
     """
 
     step: float = 30.0
+    rfc: bool = False
 
     @property
     def connect(self) -> float:
-        return min(self.step, 10.0)
+        return 30.0 if self.rfc else min(self.step, 10.0)
 
     @property
     def quit(self) -> float:
-        return min(self.step, 5.0)
+        return 30.0 if self.rfc else min(self.step, 5.0)
 
     @property
     def host_budget(self) -> float:
-        return self.step * 6
+        return max(self.step * 6, 900.0) if self.rfc else self.step * 6
 
     @property
     def run_budget(self) -> float:
@@ -55,11 +61,11 @@ class Timeouts:
 
     @property
     def dns(self) -> float:
-        return min(self.step, 3.0)
+        return 5.0 if self.rfc else min(self.step, 3.0)
 
     @property
     def dns_lifetime(self) -> float:
-        return min(self.step, 10.0)
+        return 30.0 if self.rfc else min(self.step, 10.0)
 
 
 @dataclass(frozen=True)
@@ -282,7 +288,8 @@ def build_plan(
     port: int | str = 25,
     mx: list[str] | None = None,
     nameservers: list[str] | None = None,
-    timeout: float | str = 30.0,
+    timeout: float | str | None = None,
+    rfc_timeouts: bool = False,
     starttls: bool = True,
     quit_after: str = "rcpt",
     tls_ca_file: str | None = None,
@@ -290,6 +297,8 @@ def build_plan(
 ) -> Plan:
     """Validate every user input and return the Plan, or raise InputError."""
     port_number = parse_port(port, "--port")
+    if timeout is None:
+        timeout = RFC_MINIMUM_STEP if rfc_timeouts else 30.0
     try:
         step = float(timeout)
     except (TypeError, ValueError):
@@ -340,7 +349,7 @@ def build_plan(
         port=port_number,
         mx_override=overrides,
         nameservers=servers,
-        timeouts=Timeouts(step),
+        timeouts=Timeouts(step, rfc_timeouts),
         starttls=starttls,
         quit_after=quit_after,
         tls_ca_file=tls_ca_file,

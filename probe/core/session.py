@@ -43,7 +43,7 @@ from .events import (
     StepStarted,
     TlsEstablished,
 )
-from .plan import Plan, address_literal, is_ip
+from .plan import RFC_MINIMUM_STEP, Plan, address_literal, is_ip
 from .reply import Framed, MalformedReply, frame
 from .wire import TEE_LIMIT, Tee, TeeProtocol
 
@@ -62,6 +62,14 @@ def _clip_lines(lines: tuple[str, ...]) -> tuple[str, ...]:
     if len(lines) > MAX_PARTIAL_LINES:
         clipped += (f"[{len(lines) - MAX_PARTIAL_LINES} more lines not kept]",)
     return clipped
+
+
+def _rfc_note(stage: Stage, timeout: float) -> str:
+    """Say so when we gave up sooner than a real MTA would (RFC 5321 §4.5.3.2)."""
+    if stage in ("banner", "mail", "rcpt") and timeout < RFC_MINIMUM_STEP:
+        return (f"; RFC 5321 §4.5.3.2 lets real senders wait {RFC_MINIMUM_STEP / 60:g} min "
+                "here (try --rfc-timeouts)")
+    return ""
 
 
 def _ehlo_keywords(lines: tuple[str, ...]) -> set[str]:
@@ -156,7 +164,8 @@ class Session:
             else:
                 await self.protocol.execute_command(command.encode("ascii"), timeout=timeout)
         except (SMTPReadTimeoutError, SMTPTimeoutError):
-            failure = ("timeout", f"no complete reply within {timeout:g} s")
+            failure = ("timeout", f"no complete reply within {timeout:g} s"
+                       + _rfc_note(stage, timeout))
         except SMTPServerDisconnected:
             failure = ("closed", "the server closed the connection")
         except SMTPResponseException as exc:
