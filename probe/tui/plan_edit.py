@@ -49,12 +49,14 @@ def replan(base: Plan, target: str, mail_from: str, rcpts: str) -> Plan:
         target,
         rcpts=[r for r in _SPLIT.split(rcpts.strip()) if r],
         mail_from=mail_from.strip(),
-        helo=base.helo,
+        helo=base.helo or None,  # "" = each connection's address literal
         port=base.port,
         mx=[_hostport(h, p) for h, p in base.mx_override],
         nameservers=[_hostport(h, p) for h, p in base.nameservers],
         timeout=base.timeouts.step,
+        rfc_timeouts=base.timeouts.rfc,
         starttls=base.starttls,
         quit_after=base.quit_after,
         tls_ca_file=base.tls_ca_file,
+        lang=base.lang,
     )

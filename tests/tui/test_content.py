@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from textual.content import Content
 
@@ -125,3 +127,10 @@ def test_replan_keeps_everything_but_the_edited_fields() -> None:
         base.helo, base.port, base.timeouts, base.quit_after)
     with pytest.raises(InputError):
         replan(base, "other.example", "", "bad address")
+
+
+def test_replan_keeps_the_automatic_helo_language_and_rfc_timeouts() -> None:
+    base = replace(build_plan("example.com", rfc_timeouts=True, lang="fr"), helo="")
+    plan = replan(base, "other.example", "", "")
+    assert plan.helo in ("", build_plan("x.test").helo)  # auto stays auto, never an error
+    assert plan.lang == "fr" and plan.timeouts == base.timeouts
