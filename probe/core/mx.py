@@ -10,6 +10,7 @@ plain-English finding; nothing here raises for a DNS answer.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -120,6 +121,11 @@ def _server_errors(exc: dns.resolver.NoNameservers) -> str:
     return "; ".join(parts) or "no server answered"
 
 
+def _address_order(address: str) -> tuple[int, int]:
+    parsed = ipaddress.ip_address(address)
+    return parsed.version, int(parsed)
+
+
 async def _addresses(
     resolver: dns.asyncresolver.Resolver, host: dns.name.Name, max_addresses: int,
 ) -> tuple[tuple[str, ...], list[str], str | None, bool, bool]:
@@ -145,7 +151,8 @@ async def _addresses(
                 if note not in notes:
                     notes.append(note)
             found.extend(rdata.to_text() for rdata in result)
-    unique = tuple(dict.fromkeys(found))
+    # Sorted, so which addresses survive the cap does not depend on DNS order.
+    unique = tuple(sorted(set(found), key=_address_order))
     error = None if unique else ("; ".join(dict.fromkeys(errors)) or "no A or AAAA record")
     transient = any(isinstance(r, _Failure) and r.outcome == "transient" for r in results)
     return unique[:max_addresses], notes, error, len(unique) > max_addresses, transient
