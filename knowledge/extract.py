@@ -25,10 +25,11 @@ from .classifier import classify
 from .enhanced_code import ENHANCED_ANYWHERE, normalise, parse_enhanced
 from .model import Explained
 
-_MARKERS = r"(?:\s*(?:[<>*~|=!-]+|[SsRr]:|server:))*\s*"
+_MARKERS = r"(?:\s*(?:[<>*~|=!#-]+|[SsRr]:|server:))*\s*"
 _CODE_AT_START = re.compile(rf"^{_MARKERS}([2-5][0-5]\d)(?:([ -])(.*))?$")
 _CODE_AFTER_LEADIN = re.compile(
-    r"(?:[:;]|\bsaid\b|\bwas\b)\s*[\"']?([2-5][0-5]\d)(?:([ -])(.*))?$", re.IGNORECASE
+    r"(?:[:;]|\bsaid\b|\bwas\b|\breturned\b)\s*[\"']?([2-5][0-5]\d)(?:([ -])(.*))?$",
+    re.IGNORECASE,
 )
 _ENHANCED_AT_START = re.compile(rf"^{_MARKERS}(?=[245]\.\d)(.*)$")
 _WORDS = re.compile(r"[^\W\d_]{2,}")

@@ -1,0 +1,28 @@
+"""probe explain finds the reply inside the wrappers bounces and logs put around it."""
+
+import pytest
+
+from knowledge import explain_text
+
+
+@pytest.mark.parametrize(("pasted", "code", "category"), [
+    ("Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'",
+     550, "user_unknown"),
+    ("#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##", 550, "user_unknown"),
+    ("host mx.example.com[192.0.2.1] said: 550 5.1.1 <bob@example.com>: Recipient address "
+     "rejected: User unknown in virtual mailbox table (in reply to RCPT TO command)",
+     550, "user_unknown"),
+    ("SMTP error from remote mail server after RCPT TO:<bob@example.com>:\n"
+     "    550 5.1.1 <bob@example.com>... User unknown", 550, "user_unknown"),
+    ("Diagnostic-Code: smtp; 550 5.7.1 Service unavailable; client [192.0.2.1] blocked "
+     "using zen.spamhaus.org", 550, "blocklisted_ip"),
+    ("Oct 10 10:10:10 mx postfix/smtpd[1234]: NOQUEUE: reject: RCPT from unknown[192.0.2.1]: "
+     "450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.1]; from=<a@b.test> "
+     "to=<c@d.test> proto=ESMTP helo=<x>", 450, "ptr_rdns_required"),
+    ("smtp;550 5.2.1 The email account that you tried to reach is disabled.",
+     550, "mailbox_disabled"),
+])
+def test_reply_found_inside_its_wrapper(pasted, code, category):
+    (found,) = explain_text(pasted)
+    assert found.code == code
+    assert found.annotation.category == category
