@@ -120,9 +120,13 @@ async def _probe(plan: Plan, resolver: dns.asyncresolver.Resolver | None, emit: 
             ptr = asyncio.create_task(rdns.check(resolver, key)) if check_ptr else None
             session = Session(key, server_name, plan, emit)
             sessions.append(session)
-            steps = await session.run()
-            for finding in await ptr if ptr is not None else []:
-                emit(FindingRaised(finding))
+            try:
+                steps = await session.run()
+                for finding in await ptr if ptr is not None else []:
+                    emit(FindingRaised(finding))
+            finally:
+                if ptr is not None:
+                    ptr.cancel()
             outcome = host_outcome(steps)
             outcomes.append(outcome)
             emit(HostDone(key, outcome))
