@@ -14,12 +14,12 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn, TextIO
 
 from knowledge import resolve_lang
 
-from .core.events import HostDone, MxResolved, ProbeDone
+from .core.events import Event, HostDone, HostKey, MxResolved, ProbeDone
 from .core.plan import PHASES, InputError, Plan, build_plan
 from .core.transcript import Report
 from .core.verdict import EXIT_INTERNAL, EXIT_USAGE
@@ -95,7 +95,8 @@ def _plan_from(args: argparse.Namespace, target: str) -> Plan:
     )
 
 
-async def collect(plan: Plan, on_event=None) -> Report:
+async def collect(plan: Plan,
+                  on_event: Callable[[Report, Event], None] | None = None) -> Report:
     """Run the probe to the end, folding every event (and passing it on)."""
     from .core.runner import run_probe  # lazy: the TUI paints before this loads
 
@@ -118,10 +119,10 @@ class _LivePlain:
         from .render import Style
         self.out = out
         self.style = Style.for_stream(out)
-        self.printed: set = set()
+        self.printed: set[HostKey] = set()
         self.header_done = False
 
-    def __call__(self, report: Report, event: object) -> None:
+    def __call__(self, report: Report, event: Event) -> None:
         from .render import render_header, render_host
         if isinstance(event, MxResolved) and not self.header_done:
             self._write(render_header(report, self.style))
