@@ -19,6 +19,7 @@ import errno
 import ssl
 import time
 from collections.abc import Callable
+from typing import cast
 
 from aiosmtplib.errors import (
     SMTPReadTimeoutError,
@@ -157,7 +158,7 @@ class Session:
         started = self.start(stage, command)
         if command is None:  # the greeting is timed from the moment TCP connected
             started = self.connected_at
-        failure: tuple[str, str] | None = None
+        failure: tuple[ErrorKind, str] | None = None
         try:
             if command is None:
                 await self.protocol.read_response(timeout=timeout)
@@ -244,7 +245,7 @@ class Session:
                             f"connection refused on port {self.key.port}")
             raise _Stop("refused") from None
         except OSError as exc:
-            kind = "unreachable" if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH,
+            kind: ErrorKind = "unreachable" if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH,
                                                   errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) \
                 else "refused"
             self.error_step("connect", None, started, kind, exc.strerror or str(exc))
@@ -280,7 +281,7 @@ class Session:
         timeout = self.plan.timeouts.step
         mark = len(self.tee.data)
         started = self.start("starttls", command)
-        failure: tuple[str, str] | None = None
+        failure: tuple[ErrorKind, str] | None = None
         try:
             await self.protocol.start_tls(tls.client_context(), server_hostname=self._sni(),
                                           timeout=timeout)
@@ -424,7 +425,7 @@ class Session:
 
     def _abort(self) -> None:
         if self.protocol is not None and self.protocol.transport is not None:
-            self.protocol.transport.abort()
+            cast(asyncio.Transport, self.protocol.transport).abort()
 
     async def _close(self, grace: float = 1.0) -> None:
         """Close the connection and wait (briefly) until it is really gone.
