@@ -478,3 +478,15 @@ async def test_dropped_host_lookup_is_bounded_and_other_hosts_survive(dns_server
     assert by_host["slow.lag.test"].addresses == ()
     assert "timed out" in (by_host["slow.lag.test"].lookup_error or "")
     assert by_host["ok.lag.test"].addresses == ("127.0.0.2",)
+
+
+async def test_a_host_listed_twice_is_probed_once_at_its_best_preference(dns_server) -> None:
+    srv = dns_server(
+        """
+        twice.test.     MX 20 mx.twice.test.
+        twice.test.     MX 10 mx.twice.test.
+        mx.twice.test.  A  127.0.0.2
+        """
+    )
+    found = await run(srv, "twice.test")
+    assert [(r.preference, r.host) for r in found.records] == [(10, "mx.twice.test")]

@@ -205,7 +205,11 @@ async def discover(domain: str, resolver: dns.asyncresolver.Resolver, *,
         findings.append(Finding("info", f"{shown} is an alias (CNAME) for "
                                 f"{display_name(answer.canonical_name)}; its MX records are used",
                                 "domain_cname"))
-    mx = sorted(((r.preference, r.exchange) for r in answer),
+    # One host listed at two preferences is probed once, at the better one.
+    best: dict[dns.name.Name, int] = {}
+    for rdata in answer:
+        best[rdata.exchange] = min(rdata.preference, best.get(rdata.exchange, rdata.preference))
+    mx = sorted(((preference, exchange) for exchange, preference in best.items()),
                 key=lambda item: (item[0], item[1].to_text().lower()))
     null = [item for item in mx if item[1] == dns.name.root]
     real = [item for item in mx if item[1] != dns.name.root]
