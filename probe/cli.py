@@ -115,10 +115,10 @@ class _LivePlain:
     the output is ordered like the final report (diffable) yet appears live.
     """
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, lang: str) -> None:
         from .render import Style
         self.out = out
-        self.style = Style.for_stream(out)
+        self.style = Style.for_stream(out, lang)
         self.printed: set[HostKey] = set()
         self.header_done = False
 
@@ -161,7 +161,7 @@ def _run_probe_command(args: argparse.Namespace, out: TextIO) -> int:
         json.dump(to_json(report), out, indent=2)  # ASCII: bidi/C1 text stays escaped
         out.write("\n")
     else:
-        live = _LivePlain(out)
+        live = _LivePlain(out, plan.lang)
         report = asyncio.run(collect(plan, live))
         live.finish(report)
     return report.done.exit_code if report.done else EXIT_INTERNAL

@@ -12,7 +12,7 @@ import os
 import textwrap
 from dataclasses import dataclass
 
-from knowledge import Annotation
+from knowledge import Annotation, labels
 
 from .core.events import Finding, Step
 from .core.transcript import HostReport, Report
@@ -28,9 +28,15 @@ _COLORS = {"2": "32", "3": "36", "4": "33", "5": "31", "dim": "2", "bold": "1",
 
 @dataclass(frozen=True)
 class Style:
-    """ANSI colour around our own text only; off for pipes and with NO_COLOR."""
+    """How to draw: ANSI colour around our own text only (off for pipes and with
+    NO_COLOR), and the language of the labels."""
 
     color: bool = False
+    lang: str = "en"
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return labels(self.lang)
 
     def paint(self, text: str, kind: str) -> str:
         code = _COLORS.get(kind)
@@ -39,9 +45,9 @@ class Style:
         return f"\x1b[{code}m{text}\x1b[0m"
 
     @classmethod
-    def for_stream(cls, stream: object) -> Style:
+    def for_stream(cls, stream: object, lang: str = "en") -> Style:
         isatty = getattr(stream, "isatty", lambda: False)()
-        return cls(bool(isatty) and "NO_COLOR" not in os.environ)
+        return cls(bool(isatty) and "NO_COLOR" not in os.environ, lang)
 
 
 def _wrap(text: str, first: str, rest: str | None = None) -> list[str]:
@@ -74,14 +80,17 @@ def render_annotation(annotation: Annotation, style: Style, brief: bool) -> list
                   INDENT + "  ")
     if brief:
         return lines
-    lines += _wrap(annotation.meaning, INDENT + "Meaning: ", INDENT + "  ")
-    if annotation.when:
-        lines += _wrap(annotation.when, INDENT + "When:    ", INDENT + "  ")
-    lines += _wrap(annotation.fix, INDENT + "Fix:     ", INDENT + "  ")
-    if annotation.fix_admin and annotation.fix_admin != annotation.fix:
-        lines += _wrap(annotation.fix_admin, INDENT + "Admin:   ", INDENT + "  ")
+    label = style.labels
+    admin = annotation.fix_admin if annotation.fix_admin != annotation.fix else ""
     source = annotation.source + (f" — {annotation.doc_url}" if annotation.doc_url else "")
-    lines += _wrap(source, INDENT + "Source:  ", INDENT + "  ")
+    for name, text in ((label["description"], annotation.meaning), (label["when"], annotation.when),
+                       (label["fix"], annotation.fix),
+                       (f"{label['fix']} ({label['fix_admin']})", admin),
+                       (label["source"], source)):
+        if text:
+            lines += _wrap(text, f"{INDENT}{name}: ", INDENT + "  ")
+    if annotation.lang != style.lang:
+        lines.append(f"{INDENT}({style.lang}: {label['untranslated']})")
     return lines
 
 

@@ -120,3 +120,15 @@ async def test_a_short_timeout_says_what_an_mta_would_have_waited(run_cli):
     assert banner["stage"] == "banner" and banner["error"]["kind"] == "timeout"
     assert "5 min" in banner["error"]["message"] and "--rfc-timeouts" in banner["error"]["message"]
     assert result.code == 1
+
+
+async def test_plain_report_speaks_the_chosen_language(run_cli):
+    reject = {"RCPT:nobody@x.test": b"550 5.1.1 no such user here\r\n"}
+    async with Scripted(dialog(replies=reject)) as server:
+        result = await run_cli("x.test", "--mx", server.mx, "--plain", "--lang", "fr",
+                               "--rcpt", "nobody@x.test", "--helo", "probe.test")
+    from knowledge import labels
+
+    french = labels("fr")
+    assert f"{french['fix']}: " in result.out
+    assert "How to fix" not in result.out

@@ -339,7 +339,7 @@ class ProbeApp(App[int]):
         if base is None:
             return
         try:
-            text_path, json_path = write_report(self.report, base)
+            text_path, json_path = write_report(self.report, base, self.lang)
         except (OSError, ImportError) as exc:
             self.notify(f"Could not save: {safe(str(exc))}", severity="error", markup=False)
             return
