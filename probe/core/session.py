@@ -37,6 +37,7 @@ from .events import (
     Finding,
     FindingRaised,
     HostKey,
+    Severity,
     Stage,
     Step,
     StepDone,
@@ -97,11 +98,11 @@ class Session:
 
     # -- helpers -----------------------------------------------------------
 
-    def finding(self, severity: str, message: str, code: str) -> None:
+    def finding(self, severity: Severity, message: str, code: str) -> None:
         if (code, message) in self.noted:
             return
         self.noted.add((code, message))
-        self.emit(FindingRaised(Finding(severity, message, code, self.key)))  # type: ignore[arg-type]
+        self.emit(FindingRaised(Finding(severity, message, code, self.key)))
 
     def start(self, stage: Stage, command: str | None) -> float:
         """Announce a step (for live views) and remember it in case the budget ends it."""
@@ -301,12 +302,14 @@ class Session:
         finished = time.monotonic()
         framed, malformed = self._frame_region(mark)
         if malformed is not None:
+            self.usable = False
             self.error_step("starttls", command, started, "protocol", malformed.message,
                             malformed.lines)
             raise _Stop("protocol")
         assert framed is not None
         if not framed.replies:
             kind, message = failure or ("protocol", "no reply")
+            self.usable = False
             self.error_step("starttls", command, started, kind, message, framed.partial)
             raise _Stop(kind)
 
@@ -335,7 +338,8 @@ class Session:
             if kind == "timeout":
                 message = f"TLS handshake did not finish within {timeout:g} s"
             self.record(Step("tls", None, None, (finished - reply_at) * 1000,
-                             explain_error(kind, "tls", self.plan.lang), StepError(kind, message)))  # type: ignore[arg-type]
+                             explain_error(kind, "tls", self.plan.lang),
+                             StepError(kind, message)))
             self.usable = False
             raise _Stop("tls")
         transport = self.protocol.transport
