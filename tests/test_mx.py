@@ -446,7 +446,9 @@ async def test_single_label_name_is_asked_as_is(dns_server) -> None:
     assert {q.qname for q in srv.queries} == {"intranet.", "mx.intranet."}
 
 
-async def test_servfail_on_a_host_lookup_is_reported_on_that_host(dns_server) -> None:
+@pytest.mark.parametrize(("action", "said"), [("servfail", "SERVFAIL"), ("drop", "timed out")])
+async def test_a_failed_host_lookup_is_reported_on_that_host_only(dns_server, action,
+                                                                  said) -> None:
     srv = dns_server(
         """
         part.test.    MX 10 bad.part.test.
@@ -454,30 +456,13 @@ async def test_servfail_on_a_host_lookup_is_reported_on_that_host(dns_server) ->
         bad.part.test. A 127.0.0.3
         ok.part.test. A  127.0.0.2
         """,
-        overrides={"bad.part.test.": "servfail"},
+        overrides={"bad.part.test.": action},
     )
     d = await run(srv, "part.test")
     by_host = {r.host: r for r in d.records}
     assert by_host["bad.part.test"].addresses == ()
-    assert "SERVFAIL" in (by_host["bad.part.test"].lookup_error or "")
+    assert said in (by_host["bad.part.test"].lookup_error or "")
     assert by_host["ok.part.test"].addresses == ("127.0.0.2",)
-
-
-async def test_dropped_host_lookup_is_bounded_and_other_hosts_survive(dns_server) -> None:
-    srv = dns_server(
-        """
-        lag.test.     MX 10 slow.lag.test.
-        lag.test.     MX 20 ok.lag.test.
-        slow.lag.test. A 127.0.0.3
-        ok.lag.test.  A  127.0.0.2
-        """,
-        overrides={"slow.lag.test.": "drop"},
-    )
-    d = await run(srv, "lag.test")
-    by_host = {r.host: r for r in d.records}
-    assert by_host["slow.lag.test"].addresses == ()
-    assert "timed out" in (by_host["slow.lag.test"].lookup_error or "")
-    assert by_host["ok.lag.test"].addresses == ("127.0.0.2",)
 
 
 async def test_a_host_listed_twice_is_probed_once_at_its_best_preference(dns_server) -> None:
