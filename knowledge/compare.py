@@ -15,12 +15,10 @@ from typing import Any
 from . import i18n, loader
 from .classifier import classify, enhanced_entry
 from .enhanced_code import split_enhanced
-from .model import CodeFacts, Comparison
+from .model import STAGES, CodeFacts, Comparison
 
 _BASIC = re.compile(r"^\s*([2-5][0-5]\d)(?:@([a-z]+))?\s*$", re.IGNORECASE)
 _ENHANCED = re.compile(r"^\s*([245xX])\.(\d{1,3})\.(\d{1,3})\s*$")
-_STAGES = {"connect", "banner", "ehlo", "helo", "help", "starttls", "tls",
-           "mail", "rcpt", "vrfy", "rset", "quit"}
 
 
 def parse_spec(spec: str) -> tuple[str, str, str | None]:
@@ -32,7 +30,7 @@ def parse_spec(spec: str) -> tuple[str, str, str | None]:
     m = _BASIC.match(spec)
     if m:
         stage = m.group(2).lower() if m.group(2) else None
-        if stage is not None and stage not in _STAGES:
+        if stage is not None and stage not in STAGES:
             raise ValueError(f"unknown stage {stage!r}")
         return "basic", m.group(1), stage
     m = _ENHANCED.match(spec)
@@ -171,7 +169,7 @@ def compare(a: str, b: str, lang: str = "en") -> Comparison:
 
 def _lower_first(text: str) -> str:
     """Lowercase the first letter so a sentence fits after "... when"."""
-    text = text.strip().rstrip(".")
+    text = text.strip().rstrip(".。")
     if len(text) > 1 and text[0].isupper() and not text[1].isupper():
         return text[0].lower() + text[1:]
     return text

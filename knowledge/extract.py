@@ -118,7 +118,7 @@ def find_replies(text: str) -> list[_Found]:
             else:
                 for em in ENHANCED_ANYWHERE.finditer(line):
                     enhanced_only.append(
-                        _Found(None, [normalise(em.groups())], previous, line_no=line_no))
+                        _Found(None, [normalise((em[1], em[2], em[3]))], previous, line_no=line_no))
                     break
         previous = line
     if not found:

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
+
+Stage = Literal[
+    "connect", "banner", "ehlo", "helo", "help", "starttls", "tls",
+    "mail", "rcpt", "vrfy", "rset", "quit",
+]
+"""Every step of a session, in the order a session takes them (the one list)."""
+STAGES: tuple[Stage, ...] = get_args(Stage)
 
 CATEGORIES: tuple[str, ...] = (
     "ok", "help", "system_status", "user_unknown", "mailbox_full", "mailbox_disabled",

@@ -15,25 +15,16 @@ fail at run time, and the test suite asserts that `problems` is empty.
 from __future__ import annotations
 
 import re
+import re._constants as _sre_c  # type: ignore[import-not-found]  # the parser, 3.11+
+import re._parser as _sre_p  # type: ignore[import-not-found]
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-try:  # Python 3.11 moved the regex parser; keep both spellings.
-    import re._constants as _sre_c  # type: ignore[import-not-found]
-    import re._parser as _sre_p  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - older layouts
-    import sre_constants as _sre_c  # type: ignore[no-redef]
-    import sre_parse as _sre_p  # type: ignore[no-redef]
-
 from . import loader
-from .model import CATEGORIES, SEVERITIES
+from .model import CATEGORIES, SEVERITIES, STAGES
 
-STAGES = frozenset(
-    {"connect", "banner", "ehlo", "helo", "help", "starttls", "tls",
-     "mail", "rcpt", "vrfy", "rset", "quit"}
-)
 DEFAULT_CLASSES = frozenset({4, 5})  # a pattern without codes/classes describes a failure
 MIN_GUARD = 3  # shorter literals filter too little to be worth a substring test
 
@@ -150,7 +141,7 @@ def _build(raw: dict[str, Any], defaults: dict[str, Any], path: Path, order: int
     if severity is not None and severity not in SEVERITIES:
         raise ValueError(f"{pid}: unknown severity {severity!r}")
     stages = raw.get("stages")
-    if stages is not None and not set(stages) <= STAGES:
+    if stages is not None and not set(stages) <= set(STAGES):
         raise ValueError(f"{pid}: unknown stage in {stages!r}")
     for field in ("title", "meaning", "fix"):
         if not str(raw.get(field, "")).strip():
@@ -213,7 +204,6 @@ class PatternSet:
     def __init__(self, patterns: list[Pattern], problems: list[str]) -> None:
         self.patterns = tuple(patterns)
         self.problems = tuple(problems)
-        self.by_id = {p.id: p for p in patterns}
         self._ordered = tuple(sorted(patterns, key=Pattern.rank, reverse=True))
         weights = _trigram_weights(patterns)
         self._index: dict[int | None, dict[str, tuple[int, ...]]] = {}
