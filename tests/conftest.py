@@ -58,3 +58,11 @@ def server_context(ca: trustme.CA, *names: str, expired: bool = False) -> ssl.SS
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert.configure_cert(context)
     return context
+
+
+@pytest.fixture(autouse=True)
+def _strict_findings(monkeypatch):
+    """A finding whose template lacks a parameter, or an unknown code, fails the test."""
+    import knowledge.findings
+
+    monkeypatch.setattr(knowledge.findings, "STRICT", True)

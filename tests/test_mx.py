@@ -236,7 +236,7 @@ async def test_servfail_and_refused_are_transient_with_detail(dns_server, action
     d = await run(srv, "broken.test")
     assert d.outcome == "transient"
     assert d.records == ()
-    f = finding(d, "dns_failure")
+    f = finding(d, "dns_servfail")
     assert action.upper() in f.message  # the per-server rcode detail
     assert "127.0.0.1" in f.message
 
@@ -245,7 +245,7 @@ async def test_dropped_queries_are_transient_and_bounded(dns_server) -> None:
     srv = dns_server("slow.test. MX 10 mx.slow.test.", overrides={"slow.test.": "drop"})
     d = await run(srv, "slow.test")  # returns (the hang guard would fail the test)
     assert d.outcome == "transient"
-    message = finding(d, "dns_failure").message
+    message = finding(d, "dns_timeout").message
     assert "timed out" in message
     assert "1.5 s" in message  # the time is stated
     assert srv.asked("slow.test.", "MX") >= 1
@@ -255,7 +255,7 @@ async def test_yxdomain_gets_a_clear_message(dns_server) -> None:
     srv = dns_server("yx.test. MX 10 mx.yx.test.", overrides={"yx.test.": "yxdomain"})
     d = await run(srv, "yx.test")
     assert d.outcome is not None
-    assert "YXDOMAIN" in finding(d, "dns_failure").message
+    assert "YXDOMAIN" in finding(d, "dns_yxdomain").message
 
 
 async def test_implicit_mx_lookup_failure_is_transient(dns_server) -> None:

@@ -61,7 +61,7 @@ def test_ipv6_mx_override_with_port():
     ({"target": "x.test", "nameservers": ["999.1.1.1"]}, "IP address"),
     ({"target": "x.test", "nameservers": ["ns.example"]}, "IP address"),
     ({"target": "x.test", "nameservers": ["127.0.0.1:99999"]}, "out of range"),
-    ({"target": "x.test", "timeout": "-1"}, "between"),
+    ({"target": "x.test", "timeout": "-1"}, "more than 0"),
     ({"target": "x.test", "quit_after": "data"}, "must be one of"),
     ({"target": "x.test", "mx": ["bad host:25"]}, "spaces"),
     ({"target": "x.test", "tls_ca_file": "/nonexistent/ca.pem"}, "--tls-ca-file"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from probe.core.runner import MAX_CONCURRENT_SESSIONS
+from probe.core.limits import DEFAULT_SESSIONS as MAX_CONCURRENT_SESSIONS
 from tests import dnsserver
 from tests.smtpserver import Scripted, dialog
 

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from probe.core import tls
-from probe.core.events import CertificateInfo, TlsInfo
+from probe.core.events import CertificateInfo, Finding, TlsInfo
 from tests.conftest import server_context
 from tests.smtpserver import Scripted, dialog
 
@@ -50,8 +50,11 @@ def only_host(doc: dict[str, Any]) -> dict[str, Any]:
     return host
 
 
-def tls_findings(host: dict[str, Any]) -> list[str]:
-    return [f["message"] for f in host["findings"] if f["code"] == "tls_certificate"]
+def tls_findings(host: dict[str, Any], code: str) -> list[str]:
+    """Messages of the host's TLS findings, after checking they all carry `code`."""
+    found = [f for f in host["findings"] if f["code"].startswith("tls_")]
+    assert [f["code"] for f in found] == [code] * len(found), found
+    return [f["message"] for f in found]
 
 
 def make_cert(*, cn: str = "self.test", dns: tuple[str, ...] = (), ips: tuple[str, ...] = (),
@@ -111,7 +114,7 @@ async def test_good_certificate_verifies_and_a_second_ehlo_follows(run_cli, ca, 
                       "rcpt", "quit"]
     second_ehlo = [s for s in host["steps"] if s["stage"] == "ehlo"][1]
     assert second_ehlo["reply"]["lines"][0] == "mx.test greets you over TLS"
-    assert tls_findings(host) == []
+    assert tls_findings(host, "") == []
     assert result.code == 0 and host["outcome"] == "ok"
     assert server.commands()[-1] == "QUIT"
     assert server.commands().count(f"EHLO {HELO}") == 2  # the second one over TLS
@@ -135,10 +138,23 @@ async def test_expired_certificate_is_a_finding_and_the_probe_goes_on(run_cli, c
     assert cert["expired"] is True
     assert cert["verify_error"] is not None
     assert cert["hostname_match"] is True
-    assert any("expired" in m for m in tls_findings(host))
+    assert any("expired" in m for m in tls_findings(host, "tls_cert_expired"))
     assert [s["stage"] for s in host["steps"]][-3:] == ["mail", "rcpt", "quit"]
     assert result.code == 0 and host["outcome"] == "ok"  # certificates never change it
     assert "RCPT TO:<postmaster@x.test>" in server.commands()
+
+
+async def test_certificate_expiring_soon_says_when(run_cli, ca, ca_file):
+    now = dt.datetime.now(dt.UTC)
+    cert = ca.issue_cert("127.0.0.1", not_before=now - dt.timedelta(days=80),
+                         not_after=now + dt.timedelta(days=5, hours=1))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    result, _ = await probe_tls(run_cli, context, "--tls-ca-file", ca_file)
+    host = only_host(json.loads(result.out))
+    (message,) = tls_findings(host, "tls_cert_expiring")
+    assert "in 5 days" in message
+    assert host["tls"]["certificate"]["days_left"] == 5 and result.code == 0
 
 
 async def test_wrong_host_certificate(run_cli, ca, ca_file):
@@ -149,7 +165,7 @@ async def test_wrong_host_certificate(run_cli, ca, ca_file):
     assert cert["hostname_match"] is False
     assert cert["expired"] is False
     assert cert["san"] == ["mx.elsewhere.test"]
-    (message,) = tls_findings(host)
+    (message,) = tls_findings(host, "tls_cert_name_mismatch")
     assert "does not name 127.0.0.1" in message and "mx.elsewhere.test" in message
     assert result.code == 0
 
@@ -161,7 +177,7 @@ async def test_untrusted_ca_sets_verify_error(run_cli, ca):
     assert cert["verify_error"]
     assert cert["hostname_match"] is True and cert["expired"] is False
     assert cert["self_signed"] is False
-    (message,) = tls_findings(host)
+    (message,) = tls_findings(host, "tls_cert_untrusted")
     assert "does not verify" in message
     assert result.code == 0
 
@@ -175,7 +191,7 @@ async def test_self_signed_certificate(run_cli, tmp_path):
     assert info["verify_error"]
     assert info["hostname_match"] is True
     assert info["subject"] == info["issuer"] == "CN=mx.self.test"
-    assert any("self-signed" in m for m in tls_findings(host))
+    assert any("self-signed" in m for m in tls_findings(host, "tls_cert_self_signed"))
     assert result.code == 0
 
 
@@ -299,19 +315,29 @@ def test_findings_for_a_good_certificate_are_empty():
     assert tls.findings_for(_info(), "mx.test") == []
 
 
-def test_findings_for_each_problem():
-    assert tls.findings_for(_info(expired=True, verify_error="expired"), "mx.test") == [
-        "certificate expired on 2030-01-01T00:00:00Z"]
-    (mismatch,) = tls.findings_for(_info(hostname_match=False, verify_error="x"), "mx2.test")
-    assert "mx2.test" in mismatch and "mx.test" in mismatch
-    assert tls.findings_for(_info(self_signed=True, verify_error="x"), "mx.test") == [
-        "certificate is self-signed"]
-    (chain,) = tls.findings_for(_info(verify_error="unknown issuer"), "mx.test")
-    assert "does not verify: unknown issuer" in chain
-    (old,) = tls.findings_for(_info(version="TLSv1"), "mx.test")
-    assert "deprecated" in old
-    assert tls.findings_for(TlsInfo("TLSv1.3", "x", None), "mx.test") == [
-        "the server sent no certificate"]
+def _messages(info: TlsInfo, host: str) -> list[tuple[str, str]]:
+    """(code, English message) of each finding, rendered from the catalogue."""
+    return [(code, Finding(code, params).message) for code, params in tls.findings_for(info, host)]
+
+
+def test_findings_for_each_problem_have_their_own_code():
+    assert _messages(_info(expired=True, verify_error="expired"), "mx.test") == [
+        ("tls_cert_expired", "certificate expired on 2030-01-01T00:00:00Z")]
+    ((code, mismatch),) = _messages(_info(hostname_match=False, verify_error="x"), "mx2.test")
+    assert code == "tls_cert_name_mismatch" and "mx2.test" in mismatch and "mx.test" in mismatch
+    assert _messages(_info(self_signed=True, verify_error="x"), "mx.test") == [
+        ("tls_cert_self_signed", "certificate is self-signed")]
+    ((code, chain),) = _messages(_info(verify_error="unknown issuer"), "mx.test")
+    assert code == "tls_cert_untrusted" and "does not verify: unknown issuer" in chain
+    ((code, old),) = _messages(_info(version="TLSv1"), "mx.test")
+    assert code == "tls_deprecated_version" and "TLSv1 is deprecated" in old
+    assert _messages(TlsInfo("TLSv1.3", "x", None), "mx.test") == [
+        ("tls_no_certificate", "the server sent no certificate")]
+    ((code, soon),) = _messages(_info(days_left=3), "mx.test")
+    assert code == "tls_cert_expiring" and "in 3 days" in soon
+    ((code, early),) = _messages(_info(not_yet_valid=True, not_before="2031-01-01T00:00:00Z",
+                                       verify_error="not yet valid"), "mx.test")
+    assert code == "tls_cert_not_yet_valid" and "2031-01-01" in early
 
 
 def test_client_context_is_opportunistic():

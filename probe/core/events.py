@@ -9,19 +9,21 @@ job of the view that writes to a terminal (`probe.sanitize`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
 
-from knowledge import Annotation
+from knowledge import Annotation, findings
+from knowledge.findings import FindingText
+from knowledge.model import STAGES, Stage
 
 from .reply import Reply
 
-Stage = Literal[
-    "connect", "banner", "ehlo", "helo", "help", "starttls", "tls",
-    "mail", "rcpt", "vrfy", "rset", "quit",
-]
+__all__ = ["STAGES", "Stage"]  # re-exported: the core's one list of stages
+
 Outcome = Literal["ok", "transient", "permanent"]
 Severity = Literal["info", "warning", "error"]
+CheckStatus = Literal["pass", "warn", "fail", "none", "error"]
 ErrorKind = Literal["timeout", "refused", "closed", "protocol", "tls", "dns", "unreachable"]
 MxSource = Literal["mx", "implicit", "null", "none", "override"]
 
@@ -56,14 +58,28 @@ class MxRecord:
 class Finding:
     """A problem or observation that is not itself a reply.
 
-    `code` is a stable machine id (e.g. "null_mx", "starttls_injection"); the
-    message is plain English. `host` is set when it belongs to one session.
+    The core says only *what* it found: a catalogue `code` ("null_mx",
+    "tls_cert_expired") and the parameters its sentence needs. Severity, the
+    sentence, the fix and their translations come from `knowledge.findings`,
+    so every view words a finding the same way. `host` is set when it
+    belongs to one session.
     """
 
-    severity: Severity
-    message: str
-    code: str = ""
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
     host: HostKey | None = None
+
+    @property
+    def severity(self) -> Severity:
+        return cast(Severity, findings.severity_of(self.code))
+
+    def text(self, lang: str = "en") -> FindingText:
+        return findings.render(self.code, self.params, lang)
+
+    @property
+    def message(self) -> str:
+        """The English sentence (views that know the language call `text`)."""
+        return self.text().message
 
 
 @dataclass(frozen=True)
@@ -96,13 +112,68 @@ class CertificateInfo:
     verify_error: str | None
     san: tuple[str, ...] = ()
     not_before: str = ""
+    not_yet_valid: bool = False
+    days_left: int | None = None
 
 
 @dataclass(frozen=True)
 class TlsInfo:
+    """The negotiated session; `chain` is the DER of every certificate the server
+    presented, leaf first (what DANE and the verdicts are matched against)."""
+
     version: str
     cipher: str
     certificate: CertificateInfo | None
+    chain: tuple[bytes, ...] = ()
+
+
+_STATUS_RANK: dict[str, int] = {"pass": 0, "none": 1, "error": 2, "warn": 3, "fail": 4}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing a health check noticed: a catalogue code whose entry has a `status`."""
+
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> CheckStatus:
+        return cast(CheckStatus, findings.status_of(self.code))
+
+    def text(self, lang: str = "en") -> FindingText:
+        return findings.render(self.code, self.params, lang)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one health check on the domain or on one host.
+
+    `headline` is the problem that decides the status (the worst one, or the
+    check's "all is well" entry); its sentence is the summary and its fix
+    the fix. `record` is the DNS record or policy text that was judged, as
+    published (untrusted); `details` are JSON-able facts (an include tree, the
+    matched TLSA record...).
+    """
+
+    check: str
+    headline: Problem
+    problems: tuple[Problem, ...] = ()
+    record: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    host: HostKey | None = None
+
+    @property
+    def status(self) -> CheckStatus:
+        return self.headline.status
+
+    @classmethod
+    def judge(cls, check: str, problems: list[Problem] | tuple[Problem, ...], ok: Problem,
+              **kwargs: Any) -> CheckResult:
+        """The result whose status is the worst problem's (fail > warn > error > none),
+        or `ok` when nothing was found."""
+        worst = max(problems, key=lambda p: _STATUS_RANK.get(p.status, 2), default=ok)
+        return cls(check, worst, tuple(problems), **kwargs)
 
 
 @dataclass(frozen=True)
@@ -153,6 +224,13 @@ class FindingRaised:
 
 
 @dataclass(frozen=True)
+class CheckDone:
+    """A health check finished (domain checks have `result.host` None)."""
+
+    result: CheckResult
+
+
+@dataclass(frozen=True)
 class HostDone:
     key: HostKey
     outcome: Outcome
@@ -166,5 +244,5 @@ class ProbeDone:
 
 Event = (
     ProbeStarted | MxResolved | HostStarted | StepStarted | StepDone
-    | TlsEstablished | FindingRaised | HostDone | ProbeDone
+    | TlsEstablished | FindingRaised | CheckDone | HostDone | ProbeDone
 )

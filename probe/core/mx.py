@@ -14,6 +14,7 @@ import ipaddress
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import dns.asyncresolver
 import dns.exception
@@ -73,10 +74,13 @@ def unicode_name(name: dns.name.Name) -> str:
 
 
 class _Failure(Exception):
-    def __init__(self, outcome: Outcome, message: str) -> None:
-        super().__init__(message)
+    """A DNS failure as a catalogue finding; `message` is its English sentence."""
+
+    def __init__(self, outcome: Outcome, code: str, **params: Any) -> None:
+        self.finding = Finding(code, params)
+        super().__init__(self.finding.message)
         self.outcome = outcome
-        self.message = message
+        self.message = self.finding.message
 
 
 async def _query(resolver: dns.asyncresolver.Resolver, name: dns.name.Name,
@@ -96,17 +100,16 @@ async def _query(resolver: dns.asyncresolver.Resolver, name: dns.name.Name,
     except dns.resolver.NXDOMAIN:
         raise
     except dns.resolver.YXDOMAIN:
-        raise _Failure("permanent", f"{display_name(name)}: name too long after DNAME "
-                       "substitution (YXDOMAIN)") from None
+        raise _Failure("permanent", "dns_yxdomain", name=display_name(name)) from None
     except dns.resolver.NoNameservers as exc:
-        raise _Failure("transient", f"DNS servers could not answer for {display_name(name)} "
-                       f"{rdtype} (SERVFAIL or REFUSED): {_server_errors(exc)}") from None
+        raise _Failure("transient", "dns_servfail", name=display_name(name), rdtype=rdtype,
+                       servers=_server_errors(exc)) from None
     except (dns.exception.Timeout, TimeoutError):
-        raise _Failure("transient", f"DNS query for {display_name(name)} {rdtype} timed out "
-                       f"after {resolver.lifetime:g} s") from None
+        raise _Failure("transient", "dns_timeout", name=display_name(name), rdtype=rdtype,
+                       seconds=f"{resolver.lifetime:g}") from None
     except dns.exception.DNSException as exc:
-        raise _Failure("transient", f"DNS query for {display_name(name)} {rdtype} failed: "
-                       f"{exc.__class__.__name__}") from None
+        raise _Failure("transient", "dns_error", name=display_name(name), rdtype=rdtype,
+                       error=exc.__class__.__name__) from None
 
 
 def _server_errors(exc: dns.resolver.NoNameservers) -> str:
@@ -128,9 +131,9 @@ def _address_order(address: str) -> tuple[int, int]:
 
 async def _addresses(
     resolver: dns.asyncresolver.Resolver, host: dns.name.Name, max_addresses: int,
-) -> tuple[tuple[str, ...], list[str], str | None, bool, bool]:
-    """A then AAAA of one host: (addresses, notes, error, capped, error_is_transient)."""
-    notes: list[str] = []
+) -> tuple[tuple[str, ...], str | None, str | None, bool, bool]:
+    """A then AAAA of one host: (addresses, CNAME target, error, capped, error_is_transient)."""
+    alias: str | None = None
     found: list[str] = []
     errors: list[str] = []
     results = await asyncio.gather(
@@ -145,17 +148,13 @@ async def _addresses(
             raise result
         elif result is not None:
             if result.canonical_name != host:
-                note = (f"{display_name(host)} is an alias (CNAME) for "
-                        f"{display_name(result.canonical_name)}; RFC 2181 §10.3 and RFC 5321 "
-                        "§5.1 want MX targets to have address records directly")
-                if note not in notes:
-                    notes.append(note)
+                alias = display_name(result.canonical_name)
             found.extend(rdata.to_text() for rdata in result)
     # Sorted, so which addresses survive the cap does not depend on DNS order.
     unique = tuple(sorted(set(found), key=_address_order))
     error = None if unique else ("; ".join(dict.fromkeys(errors)) or "no A or AAAA record")
     transient = any(isinstance(r, _Failure) and r.outcome == "transient" for r in results)
-    return unique[:max_addresses], notes, error, len(unique) > max_addresses, transient
+    return unique[:max_addresses], alias, error, len(unique) > max_addresses, transient
 
 
 async def _records_for(resolver: dns.asyncresolver.Resolver,
@@ -166,18 +165,16 @@ async def _records_for(resolver: dns.asyncresolver.Resolver,
                                        for _, name in hosts))
     records = []
     for (preference, name), found in zip(hosts, looked_up, strict=True):
-        addresses, notes, error, capped, transient = found
+        addresses, alias, error, capped, transient = found
         shown = display_name(name)
-        findings.extend(Finding("warning", note, "mx_cname") for note in notes)
+        if alias:
+            findings.append(Finding("mx_cname", {"host": shown, "target": alias}))
         if error and transient:
-            findings.append(Finding("warning", f"could not look up the address of MX host "
-                                    f"{shown}: {error}", "mx_lookup_failed"))
+            findings.append(Finding("mx_lookup_failed", {"host": shown, "error": error}))
         elif error:
-            findings.append(Finding("warning", f"MX host {shown} has no usable address "
-                                    f"(dangling MX): {error}", "dangling_mx"))
+            findings.append(Finding("dangling_mx", {"host": shown, "error": error}))
         if capped:
-            findings.append(Finding("info", f"{shown} has more than {max_addresses} addresses; "
-                                    f"probing the first {max_addresses}", "address_cap"))
+            findings.append(Finding("address_cap", {"host": shown, "max": max_addresses}))
         records.append(MxRecord(preference, shown, addresses, unicode_name(name), error))
     return records, findings
 
@@ -190,21 +187,17 @@ async def discover(domain: str, resolver: dns.asyncresolver.Resolver, *,
     try:
         answer = await _query(resolver, name, "MX")
     except dns.resolver.NXDOMAIN:
-        return Discovery("none", (), (Finding(
-            "error", f"{shown} does not exist (NXDOMAIN): no mail can be delivered to it",
-            "nxdomain"),), "permanent")
+        return Discovery("none", (), (Finding("nxdomain", {"domain": shown}),), "permanent")
     except _Failure as failure:
-        return Discovery("none", (), (Finding("error", failure.message, "dns_failure"),),
-                         failure.outcome)
+        return Discovery("none", (), (failure.finding,), failure.outcome)
 
     findings: list[Finding] = []
     if answer is None:
         return await _implicit(resolver, name, max_addresses)
 
     if answer.canonical_name != name:
-        findings.append(Finding("info", f"{shown} is an alias (CNAME) for "
-                                f"{display_name(answer.canonical_name)}; its MX records are used",
-                                "domain_cname"))
+        findings.append(Finding("domain_cname", {
+            "domain": shown, "target": display_name(answer.canonical_name)}))
     # One host listed at two preferences is probed once, at the better one.
     best: dict[dns.name.Name, int] = {}
     for rdata in answer:
@@ -214,22 +207,17 @@ async def discover(domain: str, resolver: dns.asyncresolver.Resolver, *,
     null = [item for item in mx if item[1] == dns.name.root]
     real = [item for item in mx if item[1] != dns.name.root]
     if null and not real:
-        return Discovery("null", (MxRecord(null[0][0], ".", ()),), (Finding(
-            "error", f"{shown} publishes a null MX (RFC 7505): it explicitly accepts no mail",
-            "null_mx"),), "permanent")
+        return Discovery("null", (MxRecord(null[0][0], ".", ()),),
+                         (Finding("null_mx", {"domain": shown}),), "permanent")
     if null:
-        findings.append(Finding("warning", f"{shown} mixes a null MX with real MX records; "
-                                "RFC 7505 §3 forbids this and senders may treat the domain "
-                                "as accepting no mail", "null_mx_mixed"))
+        findings.append(Finding("null_mx_mixed", {"domain": shown}))
     for _, exchange in real:
         host_text = display_name(exchange)
         if is_ip(host_text):
-            findings.append(Finding("warning", f"MX record points to the IP literal {host_text}; "
-                                    "an MX must name a host (RFC 5321 §5.1), and senders will "
-                                    "look it up as a name", "mx_ip_literal"))
+            findings.append(Finding("mx_ip_literal", {"host": host_text}))
     if len(real) > max_hosts:
-        findings.append(Finding("info", f"{shown} has {len(real)} MX records; probing the "
-                                f"{max_hosts} most preferred", "mx_cap"))
+        findings.append(Finding("mx_cap", {"domain": shown, "count": len(real),
+                                           "max": max_hosts}))
         real = real[:max_hosts]
     records, host_findings = await _records_for(resolver, list(real), max_addresses)
     findings.extend(host_findings)
@@ -240,17 +228,15 @@ async def _implicit(resolver: dns.asyncresolver.Resolver, name: dns.name.Name,
                     max_addresses: int) -> Discovery:
     """No MX: RFC 5321 §5.1 says the domain itself is the mail host (preference 0)."""
     shown = display_name(name)
-    addresses, notes, error, capped, transient = await _addresses(resolver, name, max_addresses)
+    addresses, alias, error, capped, transient = await _addresses(resolver, name, max_addresses)
     if not addresses:
-        return Discovery("none", (), (Finding(
-            "error", f"{shown} has no MX record and no address ({error}): it cannot receive mail",
-            "no_mail_host"),), "transient" if transient else "permanent")
-    findings = [Finding("info", f"{shown} has no MX record; using the implicit MX, its own "
-                        "address (RFC 5321 §5.1)", "implicit_mx")]
+        return Discovery("none", (), (Finding("no_mail_host", {"domain": shown, "error": error}),),
+                         "transient" if transient else "permanent")
+    findings = [Finding("implicit_mx", {"domain": shown})]
     if capped:
-        findings.append(Finding("info", f"{shown} has more than {max_addresses} addresses; "
-                                f"probing the first {max_addresses}", "address_cap"))
-    findings.extend(Finding("info", note, "domain_cname") for note in notes)
+        findings.append(Finding("address_cap", {"host": shown, "max": max_addresses}))
+    if alias:
+        findings.append(Finding("implicit_cname", {"domain": shown, "target": alias}))
     record = MxRecord(0, shown, addresses, unicode_name(name))
     return Discovery("implicit", (record,), tuple(findings))
 

@@ -67,6 +67,11 @@ class Timeouts:
     def dns_lifetime(self) -> float:
         return 30.0 if self.rfc else min(self.step, 10.0)
 
+    @property
+    def check(self) -> float:
+        """One health check (a few DNS queries, maybe one HTTPS fetch)."""
+        return 60.0 if self.rfc else min(self.step, 15.0)
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -86,10 +91,26 @@ class Plan:
     quit_after: str = "rcpt"
     tls_ca_file: str | None = None
     lang: str = "en"  # language of the annotations the core attaches
+    checks: tuple[str, ...] = ()  # health checks to run, by name
+    strict: bool = False  # a failed health check makes the exit code at least 3
 
     def stops_after(self, phase: str) -> bool:
         """True when the user asked to stop once `phase` is done."""
         return PHASES.index(self.quit_after) <= PHASES.index(phase)
+
+    def ehlo_name(self, local_address: str | None) -> str:
+        """The EHLO/HELO name of one connection.
+
+        The user's --helo, else this machine's FQDN (decided when the plan was
+        built), else the address literal of our end of the connection, which
+        is the honest answer RFC 5321 §4.1.4 asks for. `local_address` is None
+        when the server cannot see our address (through a proxy); the literal
+        of the loopback address is then the only thing we can say truthfully
+        without inventing a name.
+        """
+        if self.helo:
+            return self.helo
+        return address_literal(local_address or "127.0.0.1")
 
 
 _LDH_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
@@ -294,6 +315,9 @@ def build_plan(
     quit_after: str = "rcpt",
     tls_ca_file: str | None = None,
     lang: str = "en",
+    checks: str | None = None,
+    no_checks: bool = False,
+    strict: bool = False,
 ) -> Plan:
     """Validate every user input and return the Plan, or raise InputError."""
     port_number = parse_port(port, "--port")
@@ -304,7 +328,7 @@ def build_plan(
     except (TypeError, ValueError):
         raise InputError(f"--timeout {_show(str(timeout))} is not a number of seconds") from None
     if not 0 < step <= 3600:
-        raise InputError(f"--timeout {step:g} must be between 0 and 3600 seconds")
+        raise InputError(f"--timeout {step:g} must be more than 0 and at most 3600 seconds")
     if quit_after not in PHASES:
         raise InputError(f"--quit-after {_show(quit_after)} must be one of {', '.join(PHASES)}")
     overrides = tuple(parse_mx(value, port_number) for value in (mx or []))
@@ -354,4 +378,23 @@ def build_plan(
         quit_after=quit_after,
         tls_ca_file=tls_ca_file,
         lang=lang,
+        checks=() if no_checks else parse_checks(checks),
+        strict=strict,
     )
+
+
+def parse_checks(value: str | None) -> tuple[str, ...]:
+    """`--checks spf,dmarc` as validated names; None means every check."""
+    from . import checks  # the registry lists module names without importing them
+
+    known = checks.names()
+    if value is None:
+        return known
+    chosen = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",")
+                                 if part.strip()))
+    unknown = [name for name in chosen if name not in known]
+    if unknown or not chosen:
+        raise InputError(f"--checks {_show(value)}: unknown check "
+                         f"{', '.join(_show(u) for u in unknown) or '(none given)'}; "
+                         f"choose from {', '.join(known)}")
+    return chosen

@@ -1,23 +1,32 @@
-"""probe(plan) -> a stream of events: DNS first, then every session at once.
+"""probe(plan) -> a stream of events: DNS first, then every session and check at once.
 
-Sessions run concurrently but bounded (a few connections per run, one at a
-time per IP address) so a probe never looks like a flood. The whole run has
-a budget; each session has its own inside `Session.run`. Views consume the
-async iterator and never touch sockets or DNS themselves.
+Sessions run concurrently but bounded by a `Limits` object (a few connections
+at once, one at a time per address) so a probe never looks like a flood; a
+batch passes one shared `Limits` so politeness holds across targets. Health
+checks run beside the sessions, each under its own deadline, and one failing
+check never blocks or fails another. The whole run has a budget; each
+session has its own inside `Session.run`. Views consume the async iterator
+and never touch sockets or DNS themselves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import dataclasses
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 import dns.asyncresolver
 
 from knowledge import explain_error
 
-from . import mx, rdns
+from . import checks as check_registry
+from . import mx
+from .checks.base import Check, CheckContext, SessionResult
 from .events import (
+    CheckDone,
+    CheckResult,
     Event,
     Finding,
     FindingRaised,
@@ -29,28 +38,33 @@ from .events import (
     Outcome,
     ProbeDone,
     ProbeStarted,
+    Problem,
     Step,
     StepDone,
     StepError,
 )
+from .limits import Limits
 from .plan import Plan
 from .session import Session
+from .transport import Connector, DirectConnector
 from .verdict import exit_code, host_outcome, worst
-
-MAX_CONCURRENT_SESSIONS = 4
 
 Emit = Callable[[Event], None]
 
 
-async def run_probe(plan: Plan, *,
-                    resolver: dns.asyncresolver.Resolver | None = None) -> AsyncIterator[Event]:
+async def run_probe(plan: Plan, *, resolver: dns.asyncresolver.Resolver | None = None,
+                    limits: Limits | None = None,
+                    connector: Connector | None = None) -> AsyncIterator[Event]:
     """Probe every mail host of `plan`, yielding events as they happen.
 
-    Closing the iterator early (a view quitting) cancels every session and
-    closes its socket.
+    `limits` may be shared between runs (a batch); by default each run has
+    its own. Closing the iterator early (a view quitting) cancels every
+    session and check and closes every socket.
     """
     queue: asyncio.Queue[Event | None] = asyncio.Queue()
-    driver = asyncio.create_task(_drive(plan, resolver, queue.put_nowait))
+    probe = _Probe(plan, resolver, limits or Limits(), connector or DirectConnector(),
+                   queue.put_nowait)
+    driver = asyncio.create_task(probe.drive())
     try:
         while (event := await queue.get()) is not None:
             yield event
@@ -62,112 +76,149 @@ async def run_probe(plan: Plan, *,
                 await driver
 
 
-async def _drive(plan: Plan, resolver: dns.asyncresolver.Resolver | None, emit: Emit) -> None:
-    try:
-        emit(ProbeStarted(plan.target, plan.domain, plan.domain_unicode, plan.rcpts,
-                          plan.mail_from, plan.helo))
+class _Probe:
+    """One run: discovery, sessions, checks, and the verdict."""
+
+    def __init__(self, plan: Plan, resolver: dns.asyncresolver.Resolver | None, limits: Limits,
+                 connector: Connector, emit: Callable[[Event | None], None]) -> None:
+        self.plan = plan
+        self.resolver = resolver
+        self.limits = limits
+        self.connector = connector
+        self.emit: Emit = emit
+        self._end = emit
+        self.check_results: list[CheckResult] = []
+        self.tasks: list[asyncio.Task[Any]] = []
+
+    async def drive(self) -> None:
+        plan = self.plan
         try:
-            async with asyncio.timeout(plan.timeouts.run_budget):
-                outcome = await _probe(plan, resolver, emit)
-        except TimeoutError:
-            emit(FindingRaised(Finding("error", f"the whole run exceeded its budget of "
-                                       f"{plan.timeouts.run_budget:g} s", "run_budget")))
-            outcome = "transient"
-        emit(ProbeDone(outcome, exit_code(outcome)))
-    finally:
-        emit(None)  # type: ignore[arg-type]
+            self.emit(ProbeStarted(plan.target, plan.domain, plan.domain_unicode, plan.rcpts,
+                                   plan.mail_from, plan.helo))
+            try:
+                async with asyncio.timeout(plan.timeouts.run_budget):
+                    outcome = await self.probe()
+            except TimeoutError:
+                self.emit(FindingRaised(Finding("run_budget", {
+                    "seconds": f"{plan.timeouts.run_budget:g}"})))
+                outcome = "transient"
+            finally:
+                for task in self.tasks:
+                    task.cancel()
+            self.emit(ProbeDone(outcome, exit_code(outcome, self.check_results, plan.strict)))
+        finally:
+            self._end(None)
 
+    async def discover(self, resolver: dns.asyncresolver.Resolver) -> mx.Discovery:
+        plan = self.plan
+        if not plan.mx_override:
+            return await mx.discover(plan.domain, resolver)
+        records: list[MxRecord] = []
+        findings: list[Finding] = []
+        # Without --nameserver, names given with --mx go through the system's
+        # resolver library (/etc/hosts included): see resolve_override.
+        asked = resolver if plan.nameservers else None
+        for host, port in plan.mx_override:
+            record, found = await mx.resolve_override(asked, host, port,
+                                                      timeout=plan.timeouts.dns_lifetime)
+            records.append(record)
+            findings.extend(found)
+        return mx.Discovery("override", tuple(records), tuple(findings))
 
-async def _discover(plan: Plan, resolver: dns.asyncresolver.Resolver) -> mx.Discovery:
-    if not plan.mx_override:
-        return await mx.discover(plan.domain, resolver)
-    records: list[MxRecord] = []
-    findings: list[Finding] = []
-    # Without --nameserver, names given with --mx go through the system's
-    # resolver library (/etc/hosts included): see resolve_override.
-    asked = resolver if plan.nameservers else None
-    for host, port in plan.mx_override:
-        record, found = await mx.resolve_override(asked, host, port,
-                                                  timeout=plan.timeouts.dns_lifetime)
-        records.append(record)
-        findings.extend(found)
-    return mx.Discovery("override", tuple(records), tuple(findings))
+    async def probe(self) -> Outcome:
+        plan = self.plan
+        resolver = self.resolver or mx.build_resolver(plan.nameservers, plan.timeouts.dns,
+                                                      plan.timeouts.dns_lifetime)
+        discovery = await self.discover(resolver)
+        self.emit(MxResolved(discovery.source, discovery.records))
+        for finding in discovery.findings:
+            self.emit(FindingRaised(finding))
+        checks = check_registry.load(plan.checks)
+        base = CheckContext(plan, resolver, discovery)
+        domain_checks = [self.spawn(self.check(c, base)) for c in checks
+                         if c.scope == "domain" and plan.domain]
+        if discovery.outcome is not None:
+            await asyncio.gather(*domain_checks)
+            return discovery.outcome
 
+        host_checks = [c for c in checks if c.scope == "host"]
+        sessions: list[asyncio.Task[SessionResult | None]] = []
+        outcomes: list[Outcome] = []
+        for record in discovery.records:
+            port = record.port or plan.port
+            if not record.addresses:
+                outcomes.append(self.dangling(record, port))
+                continue
+            for address in record.addresses:
+                key = HostKey(record.host, address, port, record.preference)
+                sessions.append(self.spawn(self.session(key, record.host, base, host_checks)))
+        results = [r for r in await asyncio.gather(*sessions) if r is not None]
+        outcomes.extend(r.outcome for r in results)
+        self.port_blocked_hint(results)
+        run_context = CheckContext(plan, resolver, discovery, sessions=tuple(results))
+        await asyncio.gather(*domain_checks,
+                             *(self.check(c, run_context) for c in checks if c.scope == "run"))
+        return worst(outcomes)
 
-async def _probe(plan: Plan, resolver: dns.asyncresolver.Resolver | None, emit: Emit) -> Outcome:
-    if resolver is None:
-        resolver = mx.build_resolver(plan.nameservers, plan.timeouts.dns,
-                                     plan.timeouts.dns_lifetime)
-    discovery = await _discover(plan, resolver)
-    # Reverse DNS is checked for hosts found through DNS only: an --mx given by
-    # hand may be a lab box whose PTR nobody asked about (and tests stay offline).
-    check_ptr = discovery.source in ("mx", "implicit")
-    emit(MxResolved(discovery.source, discovery.records))
-    for finding in discovery.findings:
-        emit(FindingRaised(finding))
-    if discovery.outcome is not None:
-        return discovery.outcome
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self.tasks.append(task)
+        return task
 
-    limit = asyncio.Semaphore(MAX_CONCURRENT_SESSIONS)
-    per_address: dict[str, asyncio.Lock] = {}
-    outcomes: list[Outcome] = []
-    sessions: list[Session] = []
-
-    async def one(key: HostKey, server_name: str) -> None:
-        lock = per_address.setdefault(key.address or "", asyncio.Lock())
-        async with limit, lock:
-            emit(HostStarted(key))
-            ptr = asyncio.create_task(rdns.check(resolver, key)) if check_ptr else None
-            session = Session(key, server_name, plan, emit)
-            sessions.append(session)
+    async def session(self, key: HostKey, server_name: str, base: CheckContext,
+                      host_checks: list[Check]) -> SessionResult:
+        assert key.address is not None
+        async with self.limits.slot(key.address):
+            self.emit(HostStarted(key))
+            done: asyncio.Future[SessionResult] = asyncio.get_running_loop().create_future()
+            context = CheckContext(base.plan, base.resolver, base.discovery, key, server_name,
+                                   _session=done)
+            checks = [self.spawn(self.check(c, context)) for c in host_checks]
+            session = Session(key, server_name, self.plan, self.emit, self.connector)
             try:
                 steps = await session.run()
-                for finding in await ptr if ptr is not None else []:
-                    emit(FindingRaised(finding))
-            finally:
-                if ptr is not None:
-                    ptr.cancel()
+            except BaseException:
+                done.cancel()
+                raise
             outcome = host_outcome(steps)
-            outcomes.append(outcome)
-            emit(HostDone(key, outcome))
+            result = SessionResult(key, server_name, tuple(steps), session.tls, outcome)
+            done.set_result(result)
+            await asyncio.gather(*checks)
+            self.emit(HostDone(key, outcome))
+            return result
 
-    tasks = []
-    for record in discovery.records:
-        port = record.port or plan.port
-        if not record.addresses:
-            outcomes.append(_dangling(record, port, emit, plan.lang))
-            continue
-        for address in record.addresses:
-            key = HostKey(record.host, address, port, record.preference)
-            tasks.append(asyncio.create_task(one(key, record.host)))
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-    _port_blocked_hint(sessions, plan.port, emit)
-    return worst(outcomes)
+    async def check(self, check: Check, context: CheckContext) -> None:
+        """Run one check under its deadline; any failure is that check's `error` result."""
+        seconds = self.plan.timeouts.check
+        params = {"check": check.name, "seconds": f"{seconds:g}"}
+        try:
+            async with asyncio.timeout(seconds) as deadline:
+                result = await check.run(dataclasses.replace(context, _deadline=deadline))
+        except TimeoutError:
+            result = CheckResult(check.name, Problem("check_timeout", params), host=context.key)
+        except Exception as exc:  # a bug or an odd answer in one check must not sink the run
+            result = CheckResult(check.name, Problem("check_failed", {
+                **params, "error": f"{exc.__class__.__name__}: {exc}"}), host=context.key)
+        if result is not None:
+            self.check_results.append(result)
+            self.emit(CheckDone(result))
 
+    def dangling(self, record: MxRecord, port: int) -> Outcome:
+        """An MX host without addresses still gets a row: the admin must see it."""
+        key = HostKey(record.host, None, port, record.preference)
+        self.emit(HostStarted(key))
+        message = record.lookup_error or "no A or AAAA record"
+        self.emit(StepDone(key, Step("connect", None, None, 0.0,
+                                     explain_error("dns", "connect", self.plan.lang),
+                                     StepError("dns", message))))
+        self.emit(HostDone(key, "transient"))
+        return "transient"
 
-def _dangling(record: MxRecord, port: int, emit: Emit, lang: str) -> Outcome:
-    """An MX host without addresses still gets a row: the admin must see it."""
-    key = HostKey(record.host, None, port, record.preference)
-    emit(HostStarted(key))
-    message = record.lookup_error or "no A or AAAA record"
-    emit(StepDone(key, Step("connect", None, None, 0.0, explain_error("dns", "connect", lang),
-                            StepError("dns", message))))
-    emit(HostDone(key, "transient"))
-    return "transient"
+    def port_blocked_hint(self, results: list[SessionResult]) -> None:
+        """Every connection timing out usually means the probing network filters the port."""
+        connects = [r.steps[0] for r in results if r.steps and r.steps[0].stage == "connect"]
+        if connects and len(connects) == len(results) and all(
+                step.error is not None and step.error.kind in ("timeout", "unreachable")
+                for step in connects):
+            self.emit(FindingRaised(Finding("port_blocked", {"port": self.plan.port})))
 
-
-def _port_blocked_hint(sessions: list[Session], port: int, emit: Emit) -> None:
-    """Every connection timing out usually means the probing network filters the port."""
-    connects = [s.steps[0] for s in sessions if s.steps and s.steps[0].stage == "connect"]
-    if connects and len(connects) == len(sessions) and all(
-            step.error is not None and step.error.kind in ("timeout", "unreachable")
-            for step in connects):
-        emit(FindingRaised(Finding(
-            "warning", f"no mail host answered on TCP port {port} at all. If the hosts work "
-            "for others, the network you are probing from (ISP, cloud provider, firewall) "
-            f"probably blocks outbound port {port}; try from another network",
-            "port_blocked")))

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import ssl
 import time
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 from aiosmtplib.errors import (
     SMTPReadTimeoutError,
@@ -37,16 +36,17 @@ from .events import (
     Finding,
     FindingRaised,
     HostKey,
-    Severity,
     Stage,
     Step,
     StepDone,
     StepError,
     StepStarted,
     TlsEstablished,
+    TlsInfo,
 )
-from .plan import RFC_MINIMUM_STEP, Plan, address_literal, is_ip
+from .plan import RFC_MINIMUM_STEP, Plan, is_ip
 from .reply import Framed, MalformedReply, frame
+from .transport import ConnectFailed, Connector, DirectConnector
 from .wire import TEE_LIMIT, Tee, TeeProtocol
 
 MAX_PARTIAL_LINES = 50
@@ -78,31 +78,53 @@ def _ehlo_keywords(lines: tuple[str, ...]) -> set[str]:
     return {line.split()[0].upper() for line in lines[1:] if line.split()}
 
 
+# Refusals that are about the sending client (its IP, name, reputation or
+# rate), not about the recipient: a postmaster@ refused for these says
+# nothing about whether the domain accepts postmaster mail.
+_ABOUT_THE_CLIENT = frozenset({
+    "blocklisted_ip", "bad_reputation", "ptr_rdns_required", "helo_rejected", "rate_limited",
+    "spf_dkim_dmarc_auth", "sender_rejected", "tls_required", "auth_required",
+    "service_unavailable", "syntax_error",
+})
+
+
+def _refuses_recipient(step: Step) -> bool:
+    """A 5xx to RCPT that is about the recipient address itself."""
+    if step.reply is None or step.reply.code_class != 5:
+        return False
+    return step.annotation is None or step.annotation.category not in _ABOUT_THE_CLIENT
+
+
 class Session:
     """Drives one conversation; `run()` emits events and never raises for the server."""
 
-    def __init__(self, key: HostKey, server_name: str, plan: Plan, emit: Emit) -> None:
+    def __init__(self, key: HostKey, server_name: str, plan: Plan, emit: Emit,
+                 connector: Connector | None = None) -> None:
         self.key = key
         self.server_name = server_name  # SNI and certificate name: the MX host name
         self.plan = plan
         self.emit = emit
+        self.connector = connector or DirectConnector()
         self.tee = Tee()
         self.consumed = 0
         self.protocol: TeeProtocol | None = None
         self.steps: list[Step] = []
         self.usable = False
-        self.noted: set[tuple[str, str]] = set()
+        self.noted: set[str] = set()
         self.active: tuple[Stage, str | None, float] | None = None
         self.connected_at = 0.0
         self.helo = plan.helo
+        self.tls: TlsInfo | None = None
 
     # -- helpers -----------------------------------------------------------
 
-    def finding(self, severity: Severity, message: str, code: str) -> None:
-        if (code, message) in self.noted:
+    def finding(self, code: str, /, **params: Any) -> None:
+        """Raise a finding once per session (the same code and parameters count once)."""
+        key = repr((code, sorted(params.items())))
+        if key in self.noted:
             return
-        self.noted.add((code, message))
-        self.emit(FindingRaised(Finding(severity, message, code, self.key)))
+        self.noted.add(key)
+        self.emit(FindingRaised(Finding(code, params, self.key)))
 
     def start(self, stage: Stage, command: str | None) -> float:
         """Announce a step (for live views) and remember it in case the budget ends it."""
@@ -129,8 +151,8 @@ class Session:
         self.consumed = len(self.tee.data)
         if pending:
             shown = pending[:200].decode("utf-8", "backslashreplace")
-            self.finding("warning", f"the server sent {len(pending)} bytes nobody asked for "
-                         f"before {stage.upper()}: {shown!r}", "unsolicited_data")
+            self.finding("unsolicited_data", count=len(pending), stage=stage.upper(),
+                         data=repr(shown))
 
     def _frame_region(self, start: int) -> tuple[Framed | None, MalformedReply | None]:
         region = bytes(self.tee.data[start:])
@@ -143,7 +165,7 @@ class Session:
     def _note_oddities(self, stage: Stage, framed: Framed) -> None:
         for reply in framed.replies[:1]:
             for oddity in reply.oddities:
-                self.finding("warning", f"{stage.upper()} reply: {oddity}", "reply_oddity")
+                self.finding("reply_oddity", stage=stage.upper(), oddity=oddity)
 
     # -- one exchange ----------------------------------------------------------
 
@@ -212,13 +234,10 @@ class Session:
         if (extra or framed.rest) and stage != "starttls":
             shown = bytes(self.tee.data[mark + len(reply.raw):][:200]).decode(
                 "utf-8", "backslashreplace")
-            self.finding("error", f"the server sent more than one reply to {stage.upper()} "
-                         f"({shown!r}); replies can no longer be paired with commands, so "
-                         "this session stops here", "extra_reply")
+            self.finding("extra_reply", stage=stage.upper(), data=repr(shown))
             raise _Stop("desync")
         if self.tee.overflowed:
-            self.finding("error", f"the server sent more than {TEE_LIMIT // 1024} KiB; "
-                         "stopping this session", "too_much_data")
+            self.finding("too_much_data", kib=TEE_LIMIT // 1024)
             raise _Stop("overflow")
         if reply.code == 421:  # the server is closing the channel: no QUIT
             self.usable = False
@@ -231,32 +250,17 @@ class Session:
         loop = asyncio.get_running_loop()
         assert self.key.address is not None
         started = self.start("connect", None)
-        timeout = self.plan.timeouts.connect
         try:
-            async with asyncio.timeout(timeout):
-                _, protocol = await loop.create_connection(
-                    lambda: TeeProtocol(self.tee, loop), host=self.key.address, port=self.key.port
-                )
-        except TimeoutError:
-            self.error_step("connect", None, started, "timeout",
-                            f"no TCP answer within {timeout:g} s (filtered port or host down)")
-            raise _Stop("timeout") from None
-        except ConnectionRefusedError:
-            self.error_step("connect", None, started, "refused",
-                            f"connection refused on port {self.key.port}")
-            raise _Stop("refused") from None
-        except OSError as exc:
-            kind: ErrorKind = "unreachable" if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH,
-                                                  errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) \
-                else "refused"
-            self.error_step("connect", None, started, kind, exc.strerror or str(exc))
-            raise _Stop(kind) from None
-        self.protocol = protocol
+            connection = await self.connector.open(
+                self.key.address, self.key.port, self.server_name,
+                lambda: TeeProtocol(self.tee, loop), self.plan.timeouts.connect)
+        except ConnectFailed as failed:
+            self.error_step("connect", None, started, failed.kind, failed.message)
+            raise _Stop(failed.kind) from None
+        self.protocol = connection.protocol
         self.usable = True
         self.connected_at = time.monotonic()
-        if not self.helo:
-            local = protocol.transport.get_extra_info("sockname") if protocol.transport else None
-            self.helo = address_literal(local[0]) if local else "[127.0.0.1]"
+        self.helo = self.plan.ehlo_name(connection.local_address)
         self.record(Step("connect", None, None, (time.monotonic() - started) * 1000,
                          explain_success("connect", self.plan.lang)))
 
@@ -322,16 +326,12 @@ class Session:
             if reply.code == 421 or not self.protocol.is_connected:
                 self.usable = False
                 raise _Stop("421")
-            self.finding("warning", f"STARTTLS was offered but refused ({reply.code}); "
-                         "mail to this host would travel unencrypted", "starttls_refused")
+            self.finding("starttls_refused", reply_code=reply.code)
             return False
         if framed.rest or len(framed.replies) > 1:
             injected = bytes(self.tee.data[mark + len(reply.raw):mark + len(reply.raw) + 200])
-            self.finding("error", "the server (or something in the path) sent data right after "
-                         "its 220 reply to STARTTLS, before the TLS handshake: "
-                         f"{injected.decode('utf-8', 'backslashreplace')!r}. This is the STARTTLS "
-                         "response-injection pattern (RFC 3207 §4.2, CVE-2011-0411); probe "
-                         "discarded it", "starttls_injection")
+            self.finding("starttls_injection",
+                         data=repr(injected.decode("utf-8", "backslashreplace")))
         self.start("tls", None)
         if failure is not None:
             kind, message = failure
@@ -347,10 +347,10 @@ class Session:
         self.record(Step("tls", None, None, (finished - reply_at) * 1000,
                          explain_success("tls", self.plan.lang)))
         if ssl_object is not None:
-            info = tls.inspect(ssl_object, self.server_name, self.plan.tls_ca_file)
-            self.emit(TlsEstablished(self.key, info))
-            for message in tls.findings_for(info, self.server_name):
-                self.finding("warning", message, "tls_certificate")
+            self.tls = tls.inspect(ssl_object, self.server_name, self.plan.tls_ca_file)
+            self.emit(TlsEstablished(self.key, self.tls))
+            for code, params in tls.findings_for(self.tls, self.server_name):
+                self.finding(code, **params)
         self.consumed = len(self.tee.data)
         return True
 
@@ -379,10 +379,9 @@ class Session:
         if plan.stops_after("help"):
             return
         if not plan.starttls:
-            self.finding("info", "STARTTLS not attempted (--no-starttls)", "starttls_skipped")
+            self.finding("starttls_skipped")
         elif "STARTTLS" not in keywords:
-            self.finding("warning", "the server does not offer STARTTLS: mail to it travels "
-                         "unencrypted", "no_starttls")
+            self.finding("no_starttls")
         elif await self.starttls():
             keywords = await self.ehlo()
         if plan.stops_after("starttls"):
@@ -393,11 +392,8 @@ class Session:
             return
         for rcpt in plan.rcpts:
             step = await self.exchange("rcpt", f"RCPT TO:<{rcpt}>", timeout)
-            if rcpt.partition("@")[0].lower() == "postmaster" and step.reply and \
-                    step.reply.code_class == 5:
-                self.finding("warning", f"the server refuses <{rcpt}>: RFC 5321 §4.5.1 "
-                             "requires every mail domain to accept mail for postmaster",
-                             "postmaster_rejected")
+            if rcpt.partition("@")[0].lower() == "postmaster" and _refuses_recipient(step):
+                self.finding("postmaster_rejected", rcpt=rcpt)
 
     async def run(self) -> list[Step]:
         """The whole session within the host budget. Returns the steps taken."""
@@ -415,8 +411,7 @@ class Session:
                     raise
                 await self.quit()
         except TimeoutError:
-            self.finding("error", f"gave up on this host after its {budget:g} s budget "
-                         "(every step answered slowly)", "host_budget")
+            self.finding("host_budget", seconds=f"{budget:g}")
             if self.active is not None:
                 stage, command, started = self.active
                 self.error_step(stage, command, started, "timeout",

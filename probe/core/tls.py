@@ -15,6 +15,7 @@ import ipaddress
 import ssl
 import warnings
 from functools import lru_cache
+from typing import Any
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -31,6 +32,7 @@ from cryptography.x509.verification import (
 from .events import CertificateInfo, TlsInfo
 
 DEPRECATED_VERSIONS = {"SSLv3", "TLSv1", "TLSv1.1"}
+EXPIRY_WARNING_DAYS = 14  # a certificate closer than this to its end is reported
 
 
 @lru_cache(maxsize=1)
@@ -147,26 +149,35 @@ def _verify(leaf: x509.Certificate, chain: list[x509.Certificate], host: str,
     return None
 
 
-def _peer_chain(ssl_object: ssl.SSLObject) -> list[x509.Certificate]:
-    """The certificates the server sent after the leaf, if the runtime exposes them.
+def _presented_chain(ssl_object: ssl.SSLObject, leaf: bytes) -> tuple[bytes, ...]:
+    """DER of every certificate the server sent, leaf first, if the runtime exposes them.
 
     Python 3.13 has SSLObject.get_unverified_chain(); 3.11/3.12 only have the
-    private `_sslobj` method of the same name. Without it we verify the leaf
-    alone, which reports a missing intermediate even when the server sent one.
+    private `_sslobj` method of the same name. Without it we have the leaf
+    alone, and verification reports a missing intermediate even when the
+    server sent one.
     """
     getter = getattr(ssl_object, "get_unverified_chain", None) or getattr(
         getattr(ssl_object, "_sslobj", None), "get_unverified_chain", None
     )
     if getter is None:
-        return []
-    certs: list[x509.Certificate] = []
+        return (leaf,)
     try:
-        for item in (getter() or [])[1:]:
-            raw = item if isinstance(item, bytes) else item.public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
-            certs.append(x509.load_der_x509_certificate(raw))
+        chain = tuple(
+            item if isinstance(item, bytes)
+            else item.public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
+            for item in (getter() or [])
+        )
     except (ValueError, AttributeError, TypeError):
+        return (leaf,)
+    return chain if chain and chain[0] == leaf else (leaf, *chain[1:])
+
+
+def _load_chain(chain: tuple[bytes, ...]) -> list[x509.Certificate]:
+    try:
+        return [x509.load_der_x509_certificate(der) for der in chain]
+    except ValueError:
         return []
-    return certs
 
 
 def inspect(ssl_object: ssl.SSLObject, host: str, extra_ca_file: str | None) -> TlsInfo:
@@ -184,6 +195,7 @@ def inspect(ssl_object: ssl.SSLObject, host: str, extra_ca_file: str | None) -> 
 def _inspect(ssl_object: ssl.SSLObject, host: str, extra_ca_file: str | None, version: str,
              cipher: str, der: bytes) -> TlsInfo:
     leaf = x509.load_der_x509_certificate(der)
+    chain = _presented_chain(ssl_object, der)
     now = dt.datetime.now(dt.UTC)
     not_after = leaf.not_valid_after_utc
     not_before = leaf.not_valid_before_utc
@@ -195,28 +207,40 @@ def _inspect(ssl_object: ssl.SSLObject, host: str, extra_ca_file: str | None, ve
         self_signed=_is_self_signed(leaf),
         expired=now > not_after,
         hostname_match=hostname_matches(leaf, host),
-        verify_error=_verify(leaf, _peer_chain(ssl_object), host, now, extra_ca_file),
+        verify_error=_verify(leaf, _load_chain(chain)[1:], host, now, extra_ca_file),
         san=_san_names(leaf),
+        not_yet_valid=now < not_before,
+        days_left=(not_after - now).days,
     )
-    return TlsInfo(version, cipher, certificate)
+    return TlsInfo(version, cipher, certificate, chain)
 
 
-def findings_for(tls: TlsInfo, host: str) -> list[str]:
-    """Plain-English warnings about the negotiated TLS session."""
-    messages: list[str] = []
+def findings_for(tls: TlsInfo, host: str) -> list[tuple[str, dict[str, Any]]]:
+    """The TLS findings of one session, as (catalogue code, parameters).
+
+    Each problem has its own code, so an expired certificate and a deprecated
+    protocol are told apart. A verification error is reported only when no
+    more specific reason (expiry, self-signed, name) already explains it.
+    """
+    found: list[tuple[str, dict[str, Any]]] = []
     if tls.version in DEPRECATED_VERSIONS:
-        messages.append(f"TLS version {tls.version} is deprecated (RFC 8996); offer TLS 1.2 or 1.3")
+        found.append(("tls_deprecated_version", {"version": tls.version}))
     cert = tls.certificate
     if cert is None:
-        messages.append("the server sent no certificate")
-        return messages
+        return [*found, ("tls_no_certificate", {})]
     if cert.expired:
-        messages.append(f"certificate expired on {cert.not_after}")
+        found.append(("tls_cert_expired", {"not_after": cert.not_after}))
+    elif cert.not_yet_valid:
+        found.append(("tls_cert_not_yet_valid", {"not_before": cert.not_before}))
+    elif cert.days_left is not None and cert.days_left < EXPIRY_WARNING_DAYS:
+        found.append(("tls_cert_expiring", {"not_after": cert.not_after,
+                                            "days": cert.days_left}))
     if not cert.hostname_match:
-        names = ", ".join(cert.san) or cert.subject
-        messages.append(f"certificate does not name {host} (it names: {names})")
+        found.append(("tls_cert_name_mismatch",
+                      {"host": host, "names": ", ".join(cert.san) or cert.subject}))
     if cert.self_signed:
-        messages.append("certificate is self-signed")
-    if cert.verify_error and not (cert.expired or cert.self_signed or not cert.hostname_match):
-        messages.append(f"certificate does not verify: {cert.verify_error}")
-    return messages
+        found.append(("tls_cert_self_signed", {}))
+    explained = cert.expired or cert.not_yet_valid or cert.self_signed or not cert.hostname_match
+    if cert.verify_error and not explained:
+        found.append(("tls_cert_untrusted", {"error": cert.verify_error}))
+    return found

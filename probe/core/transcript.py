@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .events import (
+    CheckDone,
+    CheckResult,
     Event,
     Finding,
     FindingRaised,
@@ -27,6 +29,7 @@ from .events import (
     TlsEstablished,
     TlsInfo,
 )
+from .verdict import judge_steps
 
 
 @dataclass
@@ -36,7 +39,20 @@ class HostReport:
     tls: TlsInfo | None = None
     outcome: Outcome | None = None
     findings: list[Finding] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
     active: StepStarted | None = None  # the step waiting for its reply, if any
+    _verdicts: tuple[Outcome, ...] = field(default=(), repr=False)
+
+    @property
+    def verdicts(self) -> tuple[Outcome, ...]:
+        """The verdict's outcome of each step (judged once per new step, never by a view)."""
+        if len(self._verdicts) != len(self.steps):
+            self._verdicts = judge_steps(self.steps)
+        return self._verdicts
+
+    def problems(self) -> list[int]:
+        """Indexes of the steps an admin has to act on (outcome other than ok)."""
+        return [i for i, outcome in enumerate(self.verdicts) if outcome != "ok"]
 
 
 @dataclass
@@ -45,6 +61,7 @@ class Report:
     mx: MxResolved | None = None
     hosts: dict[HostKey, HostReport] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)  # domain checks
     done: ProbeDone | None = None
 
     def host(self, key: HostKey) -> HostReport:
@@ -74,12 +91,23 @@ class Report:
                     self.findings.append(finding)
                 else:
                     self.host(finding.host).findings.append(finding)
+            case CheckDone(result=result):
+                checks = self.checks if result.host is None else self.host(result.host).checks
+                checks.append(result)
+                checks.sort(key=lambda c: c.check)  # completion order is not display order
             case HostDone(key=key, outcome=outcome):
                 host = self.host(key)
                 host.outcome = outcome
                 host.active = None
             case ProbeDone():
                 self.done = event
+
+    def all_checks(self) -> list[CheckResult]:
+        """Domain checks, then every host's, in display order."""
+        results = list(self.checks)
+        for host in self.ordered_hosts():
+            results += host.checks
+        return results
 
     def ordered_hosts(self) -> list[HostReport]:
         """Hosts in MX preference order, then by name and address, for display."""

@@ -1,26 +1,31 @@
-"""Outcomes and exit codes, exactly as CONTRACT.md states them.
+"""Outcomes and exit codes: the one place a step, a host or a run is judged.
 
-A host is judged on the steps it was asked to take. Replies to HELP, VRFY,
-NOOP and RSET are informational and never count (but a 421 or a dropped
-connection there ends the session, so it does); QUIT never counts; an EHLO refusal does
-not count when the HELO fallback then worked; certificate problems are
-findings, not outcomes. A 5xx at the banner, MAIL, RCPT or HELO is
-permanent; every other failure (4xx, timeouts, refused or dropped
-connections, protocol and TLS errors, a refused STARTTLS) is transient,
-because a retry or a fix on the server side can change it.
+Every view asks here (through `judge_steps` / `HostReport.verdicts`) instead
+of re-deciding what counts, so the plain report, JSON, batch and the TUI can
+never disagree about an outcome. A host is judged on the steps it was asked
+to take. Replies to HELP, VRFY, NOOP and RSET are informational and never
+count (but a 421 or a dropped connection there ends the session, so it does);
+QUIT never counts; an EHLO refusal does not count when the HELO fallback
+then worked; certificate problems and health checks are findings, not
+outcomes (only --strict lets a failed check raise the exit code to 3). A 5xx
+at the banner, MAIL, RCPT or HELO is permanent; every other failure (4xx,
+timeouts, refused or dropped connections, protocol and TLS errors, a refused
+STARTTLS) is transient, because a retry or a fix on the server side can
+change it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from .events import Outcome, Step
+from .events import CheckResult, Outcome, Step
+from .exit_status import ExitStatus
 
 INFORMATIONAL = frozenset({"help", "vrfy", "noop", "rset"})  # their replies never count
 PERMANENT_5XX = frozenset({"banner", "mail", "rcpt", "helo"})
-EXIT_CODES: dict[Outcome, int] = {"ok": 0, "transient": 1, "permanent": 2}
-EXIT_USAGE = 64
-EXIT_INTERNAL = 70
+EXIT_CODES: dict[Outcome, ExitStatus] = {
+    "ok": ExitStatus.OK, "transient": ExitStatus.TRANSIENT, "permanent": ExitStatus.PERMANENT,
+}
 _RANK: dict[Outcome, int] = {"ok": 0, "transient": 1, "permanent": 2}
 
 
@@ -49,13 +54,27 @@ def step_outcome(step: Step, helo_followed: bool = False) -> Outcome:
     return "transient"
 
 
+def judge_steps(steps: Sequence[Step]) -> tuple[Outcome, ...]:
+    """The outcome of every step of one session, in order.
+
+    A step's outcome may depend on the next one (an EHLO refusal followed by a
+    working HELO), so steps are judged as a sequence, never one by one in a view.
+    """
+    return tuple(
+        step_outcome(step, index + 1 < len(steps) and steps[index + 1].stage == "helo")
+        for index, step in enumerate(steps)
+    )
+
+
 def host_outcome(steps: Sequence[Step]) -> Outcome:
-    outcomes = []
-    for index, step in enumerate(steps):
-        helo_followed = index + 1 < len(steps) and steps[index + 1].stage == "helo"
-        outcomes.append(step_outcome(step, helo_followed))
-    return worst(outcomes)
+    return worst(judge_steps(steps))
 
 
-def exit_code(outcome: Outcome) -> int:
-    return EXIT_CODES[outcome]
+def exit_code(outcome: Outcome, checks: Iterable[CheckResult] = (),
+              strict: bool = False) -> ExitStatus:
+    """The exit code of a run: its outcome, or 3 under --strict when mail flows
+    but a health check failed (1 and 2 still win)."""
+    status = EXIT_CODES[outcome]
+    if strict and status == ExitStatus.OK and any(c.status == "fail" for c in checks):
+        return ExitStatus.MISCONFIGURED
+    return status

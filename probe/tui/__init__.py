@@ -13,9 +13,6 @@ if TYPE_CHECKING:
     from probe.core.events import Event
     from probe.core.plan import Plan
 
-QUIT_BEFORE_DONE = 130
-
-
 def run_tui(
     plan: Plan,
     *,
@@ -27,6 +24,8 @@ def run_tui(
     `runner` defaults to the real `run_probe`; tests pass a scripted stream.
     An app crash (a bug) returns 70, like the CLI's internal-error code.
     """
+    from probe.core.exit_status import ExitStatus
+
     from .app import ProbeApp
 
     if runner is None:
@@ -37,4 +36,6 @@ def run_tui(
     result = app.run()
     if result is not None:
         return result
-    return 70 if app.return_code not in (None, 0) else QUIT_BEFORE_DONE
+    if app.return_code not in (None, 0):
+        return ExitStatus.INTERNAL
+    return ExitStatus.INTERRUPTED

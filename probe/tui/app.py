@@ -28,7 +28,9 @@ from textual.widgets import Footer, OptionList, Tree
 from knowledge import known_codes
 from knowledge import labels as knowledge_labels
 from probe.core.events import (
+    CheckDone,
     Event,
+    Finding,
     FindingRaised,
     HostDone,
     HostKey,
@@ -36,10 +38,11 @@ from probe.core.events import (
     StepStarted,
     TlsEstablished,
 )
+from probe.core.exit_status import ExitStatus
 from probe.core.plan import Plan
 from probe.core.transcript import Report
 
-from .content import explanation_content, findings_content, host_name, is_problem, safe
+from .content import explanation_content, findings_content, host_name, safe
 from .messages import ProbeEvent, ProbeFailed
 from .screens.help import HelpScreen
 from .screens.knowledge import KnowledgeScreen
@@ -50,7 +53,6 @@ from .widgets.target_bar import TargetBar
 from .widgets.transcript import TranscriptView
 
 Runner = Callable[[Plan], AsyncIterator[Event]]
-QUIT_BEFORE_DONE = 130  # like a shell's Ctrl+C: no probe finished, no verdict
 
 
 class CodeCommands(Provider):
@@ -197,7 +199,7 @@ class ProbeApp(App[int]):
                 self._since[key] = self.clock()
             case HostDone(key=key):
                 self._since.pop(key, None)
-            case TlsEstablished() | FindingRaised():
+            case TlsEstablished() | FindingRaised() | CheckDone():
                 self._findings_dirty = True
             case ProbeDone(exit_code=code):
                 self.last_exit_code = code
@@ -266,17 +268,18 @@ class ProbeApp(App[int]):
             panel.show(Content.styled("No mail host was probed: see Findings for why.",
                                       "$text-warning"))
             return
-        panel.show(explanation_content(step, self.labels))
+        panel.show(explanation_content(step, self.labels, self.lang))
 
     def _show_findings(self) -> None:
         self._findings_dirty = False
-        pairs = [(f, None) for f in self.report.findings]
+        pairs: list[tuple[Finding, HostKey | None]] = [(f, None) for f in self.report.findings]
         tls = None
         for host in self.report.ordered_hosts():
             pairs += [(f, host.key) for f in host.findings]
             if host.key == self.selected:
                 tls = host.tls
-        self.findings_panel.show(findings_content(pairs, tls, self.failure))
+        self.findings_panel.show(findings_content(pairs, tls, self.failure, self.lang,
+                                                  self.report.all_checks()))
 
     # ---------------------------------------------------------------- actions
     def action_rerun(self) -> None:
@@ -302,7 +305,7 @@ class ProbeApp(App[int]):
     def action_first_problem(self) -> None:
         """Select the first host (in preference order) with a problem, and that step."""
         for host in self.report.ordered_hosts():
-            index = next((i for i, s in enumerate(host.steps) if is_problem(s)), None)
+            index = next(iter(host.problems()), None)
             if index is not None:
                 if host.key != self.selected:
                     self.select_host(host.key)
@@ -353,7 +356,8 @@ class ProbeApp(App[int]):
 
     async def action_quit(self) -> None:
         """Quit with the last finished probe's exit code (130 if none finished)."""
-        self.exit(self.last_exit_code if self.last_exit_code is not None else QUIT_BEFORE_DONE)
+        self.exit(self.last_exit_code if self.last_exit_code is not None
+                  else ExitStatus.INTERRUPTED)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -4,8 +4,8 @@ Every string that came from a server or from DNS goes through `to_display`
 here and is placed into a `Content` as *text*; styles come only from this
 module. Nothing here builds a markup string, so a banner such as
 `[@click=app.quit]` or `\\x1b]0;title\\x07` can only ever be shown literally
-(RELIABILITY §4: `textual.markup.escape` is not enough and ESC survives
-Content).
+(`textual.markup.escape` is not enough, and ESC survives Content).
+What an annotation says, and in which order, comes from `probe.present`.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from textual.style import Style
 
 from knowledge import Annotation
 from knowledge.model import Explained
-from probe.core.events import Finding, HostKey, Step, StepStarted, TlsInfo
+from probe.core.events import CheckResult, Finding, HostKey, Step, StepStarted, TlsInfo
 from probe.core.reply import Reply
+from probe.present.annotation import sections, untranslated_note
 from probe.sanitize import to_display
-
-from .status import INFORMATIONAL
 
 MAX_LINE = 2000  # a 100 kB "line" would make every redraw slow; say it was cut
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -56,14 +55,6 @@ def host_name(key: HostKey) -> str:
     address = key.address if key.address is not None else "no address"
     port = "" if key.port == 25 else f":{key.port}"
     return f"{safe(key.host)} ({safe(address)}{port})"
-
-
-def is_problem(step: Step) -> bool:
-    """A step an admin has to act on: no reply, or a 4xx/5xx that counts."""
-    if step.error is not None:
-        return True
-    return (step.reply is not None and step.reply.code >= 400
-            and step.stage not in INFORMATIONAL)
 
 
 def _elapsed(ms: float) -> str:
@@ -131,7 +122,7 @@ def _section(label: str, text: str) -> Content:
     return Content.assemble((f"{label}: ", "bold"), text)
 
 
-def annotation_parts(ann: Annotation, labels: dict[str, str], code: str,
+def annotation_parts(ann: Annotation, lang: str, code: str,
                      context: str = "") -> list[Content]:
     """Badge line, title and the labelled sections of one annotation."""
     badge_style = SEVERITY_STYLE.get(ann.severity, "bold reverse")
@@ -142,27 +133,26 @@ def annotation_parts(ann: Annotation, labels: dict[str, str], code: str,
     parts.append(Content.styled(safe(ann.title), "bold"))
     if ann.enhanced and ann.enhanced_title:
         parts.append(Content.assemble((safe(ann.enhanced), "bold"), " ", safe(ann.enhanced_title)))
-    admin = f"{labels['fix']} ({labels['fix_admin']})"
-    for label, value in ((labels["description"], ann.meaning), (labels["when"], ann.when),
-                         (labels["fix"], ann.fix), (admin, ann.fix_admin)):
-        if value:
-            parts.append(_section(label, safe(value)))
-    if ann.source:
-        parts.append(_section(labels["source"], safe(ann.source)))
-    if ann.doc_url:
-        parts.append(Content.assemble(
-            (f"{labels['learn_more']}: ", "bold"),
-            (safe(ann.doc_url), Style(underline=True, link=safe(ann.doc_url))),
-        ))
+    for section in sections(ann, lang):
+        if section.key == "doc_url":
+            parts.append(Content.assemble(
+                (f"{section.label}: ", "bold"),
+                (safe(section.text), Style(underline=True, link=safe(section.text))),
+            ))
+        else:
+            parts.append(_section(section.label, safe(section.text)))
+    note = untranslated_note(ann, lang)
+    if note:
+        parts.append(Content.styled(note, "$text-muted"))
     return parts
 
 
-def explained_content(found: Iterable[Explained], labels: dict[str, str]) -> Content:
+def explained_content(found: Iterable[Explained], lang: str) -> Content:
     """What `probe explain` says about pasted text, for the knowledge browser."""
     blocks: list[Content] = []
     for item in found:
         code = " ".join(x for x in (str(item.code or ""), item.enhanced or "") if x)
-        parts = annotation_parts(item.annotation, labels, code, item.stage or "")
+        parts = annotation_parts(item.annotation, lang, code, item.stage or "")
         if item.text:
             parts.insert(1, Content.assemble(("“", "$text-muted"), safe(item.text),
                                              ("”", "$text-muted")))
@@ -172,7 +162,7 @@ def explained_content(found: Iterable[Explained], labels: dict[str, str]) -> Con
     return Content("\n\n").join(blocks)
 
 
-def explanation_content(step: Step | None, labels: dict[str, str]) -> Content:
+def explanation_content(step: Step | None, labels: dict[str, str], lang: str) -> Content:
     """The explanation panel for one step: badge, meaning, when, fix, source."""
     if step is None:
         return Content.styled("Select a reply to see what it means.", "$text-muted")
@@ -183,7 +173,7 @@ def explanation_content(step: Step | None, labels: dict[str, str]) -> Content:
     if reply is not None:
         code = f"{reply.code}" + (f" {reply.enhanced}" if reply.enhanced else "")
     if ann is not None:
-        parts.extend(annotation_parts(ann, labels, code, step.stage))
+        parts.extend(annotation_parts(ann, lang, code, step.stage))
     elif reply is not None:
         parts.append(Content.assemble((code, "bold"), "  ", (step.stage, "$text-muted")))
     if step.error is not None:
@@ -220,9 +210,27 @@ def tls_content(tls: TlsInfo) -> Content:
     return Content("\n").join(parts)
 
 
+CHECK_STYLE: dict[str, tuple[str, str]] = {
+    "pass": ("✔", "$text-success"),
+    "warn": ("⚠", "$text-warning"),
+    "fail": ("✖", "$text-error"),
+    "none": ("·", "$text-muted"),
+    "error": ("?", "$text-warning"),
+}
+
+
+def check_line(check: CheckResult, lang: str) -> Content:
+    """`✖ spf  summary` for one health check (the Health panel's rows)."""
+    icon, style = CHECK_STYLE.get(check.status, ("•", ""))
+    where = f" {safe(check.host.address)}" if check.host and check.host.address else ""
+    return Content.assemble((f"{icon} ", style), (f"{check.check}{where}: ", "bold"),
+                            safe(check.headline.text(lang).message))
+
+
 def findings_content(findings: Iterable[tuple[Finding, HostKey | None]],
-                     tls: TlsInfo | None = None, failure: str | None = None) -> Content:
-    """Findings (DNS, certificates, injection, port 25), worst first."""
+                     tls: TlsInfo | None = None, failure: str | None = None,
+                     lang: str = "en", checks: Iterable[CheckResult] = ()) -> Content:
+    """Findings (DNS, certificates, injection, port 25), worst first, then health checks."""
     order = {"error": 0, "warning": 1, "info": 2}
     rows = sorted(findings, key=lambda pair: order.get(pair[0].severity, 3))
     lines: list[Content] = []
@@ -231,14 +239,12 @@ def findings_content(findings: Iterable[tuple[Finding, HostKey | None]],
     for finding, host in rows:
         icon, style = FINDING_STYLE.get(finding.severity, ("•", ""))
         where = Content.styled(f"{safe(host.host)}: ", "$text-muted") if host else Content("")
-        lines.append(Content.assemble((f"{icon} ", style), where, safe(finding.message)))
+        lines.append(Content.assemble((f"{icon} ", style), where,
+                                      safe(finding.text(lang).message)))
     if tls is not None:
         lines.append(tls_content(tls))
+    lines.extend(check_line(check, lang) for check in checks if check.status != "pass")
     if not lines:
         return Content.styled("No findings.", "$text-muted")
     return Content("\n").join(lines)
 
-
-def step_plain(step: Step) -> str:
-    """The transcript entry as plain, display-safe text (for copy)."""
-    return step_content(step).plain

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from probe.core.events import Step
 from probe.core.transcript import HostReport
 
 HostStatus = Literal[
@@ -38,16 +37,6 @@ COLOURS: dict[str, str] = {
     "error": "text-error",
 }
 
-PROBLEMS = frozenset({"transient", "permanent", "error"})
-INFORMATIONAL = frozenset({"help", "vrfy", "quit", "rset"})  # never change the verdict
-
-
-def _judged_reply(step: Step) -> bool:
-    """A 4xx/5xx reply to a step that counts towards the verdict."""
-    return (step.reply is not None and step.reply.code >= 400
-            and step.stage not in INFORMATIONAL)
-
-
 def host_status(host: HostReport) -> HostStatus:
     """One word for where this session is, or how it ended.
 
@@ -58,7 +47,7 @@ def host_status(host: HostReport) -> HostStatus:
     if host.outcome is not None:
         if host.outcome == "ok":
             return "accepted"
-        if not any(_judged_reply(step) for step in host.steps):
+        if all(host.steps[i].reply is None for i in host.problems()):
             return "error"
         return host.outcome
     if host.active is not None:

@@ -133,8 +133,7 @@ def mixed() -> list[Event]:
                       b"Greylisted, try again later\r\n", outcome="transient"),
         *session(MX3, b"550 5.1.1 <postmaster@example.com>: Recipient address rejected: "
                       b"User unknown in virtual mailbox table\r\n", outcome="permanent"),
-        FindingRaised(Finding("warning", "mx3.example.com offers no STARTTLS", "no_starttls",
-                              MX3)),
+        FindingRaised(Finding("no_starttls", {}, MX3)),
         ProbeDone("permanent", 2),
     ]
 
@@ -144,8 +143,7 @@ def dns_failure() -> list[Event]:
         ProbeStarted("nowhere.example", "nowhere.example", "nowhere.example",
                      ("postmaster@nowhere.example",), "", "probe.test"),
         MxResolved("none", ()),
-        FindingRaised(Finding("error", "nowhere.example does not exist (NXDOMAIN): check the "
-                              "spelling of the domain", "nxdomain")),
+        FindingRaised(Finding("nxdomain", {"domain": "nowhere.example"})),
         ProbeDone("permanent", 2),
     ]
 
@@ -162,7 +160,7 @@ def hostile() -> list[Event]:
     banner = f"220 {HOSTILE}\r\n".encode()
     events = session(k, banner=banner)
     return [*started(), resolved(k), *events,
-            FindingRaised(Finding("warning", f"banner says {HOSTILE}", "odd_banner", k)),
+            FindingRaised(Finding("reply_oddity", {"stage": "BANNER", "oddity": HOSTILE}, k)),
             ProbeDone("ok", 0)]
 
 

@@ -14,7 +14,6 @@ from probe.core.transcript import HostReport
 from probe.tui.content import (
     explanation_content,
     findings_content,
-    is_problem,
     pending_content,
     step_content,
 )
@@ -52,13 +51,19 @@ def test_error_and_partial_lines_are_shown() -> None:
                 error=StepError("timeout", "no reply in 30 s"), partial=("250-half\x1b",))
     text = step_content(step).plain
     assert "!! timeout: no reply in 30 s" in text and "<~ 250-half\\x1b" in text
-    assert is_problem(step)
 
 
-def test_informational_replies_are_not_problems() -> None:
-    assert not is_problem(fakes.step("help", "HELP", b"502 5.5.1 no help\r\n"))
-    assert is_problem(fakes.step("rcpt", "RCPT TO:<x@y.example>", b"450 4.7.1 later\r\n"))
-
+def test_problems_are_the_verdicts_not_the_views() -> None:
+    """Which steps are problems is asked of the verdict: HELP replies and an EHLO
+    refusal followed by a working HELO are not; an error and a 450 to RCPT are."""
+    steps = [fakes.step("ehlo", "EHLO p.test", b"554 5.5.1 no ehlo\r\n"),
+             fakes.step("helo", "HELO p.test", b"250 ok\r\n"),
+             fakes.step("help", "HELP", b"502 5.5.1 no help\r\n"),
+             fakes.step("rcpt", "RCPT TO:<x@y.example>", b"450 4.7.1 later\r\n"),
+             Step("quit", "QUIT", None, 1.0, error=StepError("closed", "gone"))]
+    host = HostReport(fakes.MX1, steps)
+    assert host.problems() == [3]
+    assert host.verdicts == ("ok", "ok", "ok", "transient", "ok")
 
 def test_pending_content_shows_spinner_frame_and_time() -> None:
     started = StepStarted(fakes.MX1, "rcpt", "RCPT TO:<a@b.example>")
@@ -68,16 +73,22 @@ def test_pending_content_shows_spinner_frame_and_time() -> None:
 def test_explanation_uses_labels_and_escapes() -> None:
     step = fakes.step("rcpt", "RCPT TO:<x@y.example>", b"550 5.1.1 no such user\r\n")
     labels = {**knowledge_labels("en"), "fix": "Fix-label"}
-    text = explanation_content(step, labels).plain
-    assert "user_unknown" in text and "Fix-label: " in text and "550 5.1.1" in text
+    text = explanation_content(step, labels, "en").plain
+    assert "user_unknown" in text and "550 5.1.1" in text
+    assert "How to fix (for the sender): " in text  # the admin has a fix of their own
 
 
 def test_findings_are_sorted_worst_first() -> None:
     from probe.core.events import Finding
 
-    text = findings_content([(Finding("info", "i"), None), (Finding("error", "e\x1b[2J"), None),
-                             (Finding("warning", "w"), fakes.MX1)]).plain
-    assert text.splitlines() == ["✖ e\\x1b[2J", "⚠ mx1.example.com: w", "• i"]
+    text = findings_content([
+        (Finding("implicit_mx", {"domain": "a.example"}), None),
+        (Finding("nxdomain", {"domain": "e\x1b[2J"}), None),
+        (Finding("no_starttls"), fakes.MX1)]).plain
+    assert text.splitlines() == [
+        "✖ e\\x1b[2J does not exist (NXDOMAIN): no mail can be delivered to it",
+        "⚠ mx1.example.com: the server does not offer STARTTLS: mail to it travels unencrypted",
+        "• a.example has no MX record; using the implicit MX, its own address (RFC 5321 §5.1)"]
 
 
 def test_labels_the_tui_shows_exist_in_every_language() -> None:

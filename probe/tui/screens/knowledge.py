@@ -67,7 +67,7 @@ class KnowledgeScreen(ModalScreen[None]):
         except ValueError as exc:
             panel.show(Content.styled(safe(str(exc)), "$text-error"))
             return
-        panel.show(explained_content(found, self.labels))
+        panel.show(explained_content(found, self.lang))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._filter(event.value)

@@ -21,13 +21,13 @@ from probe.core.transcript import Report
 
 def write_report(report: Report, base: Path, lang: str = "en") -> tuple[Path, Path]:
     """Write `<base>.txt` and `<base>.json`; return both paths."""
-    from probe.jsonout import to_json
-    from probe.render import Style, render_report
+    from probe.present.json_report import to_json
+    from probe.present.text_report import Style, render_report
 
     text_path = base.with_name(base.name + ".txt")
     json_path = base.with_name(base.name + ".json")
     text_path.write_text(render_report(report, Style(lang=lang)), encoding="utf-8")
-    json_path.write_text(json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n",
+    json_path.write_text(json.dumps(to_json(report, lang), indent=2, ensure_ascii=False) + "\n",
                          encoding="utf-8")
     return text_path, json_path
 

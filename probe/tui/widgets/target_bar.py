@@ -44,13 +44,6 @@ class TargetBar(Vertical):
                         placeholder="postmaster@domain")
         yield Label("", id="target-error", markup=False)
 
-    def show_plan(self, plan: Plan) -> None:
-        """Reflect a plan in the fields (after a successful submit)."""
-        self.plan = plan
-        self.query_one("#target", Input).value = plan.target
-        self.query_one("#mail-from", Input).value = plan.mail_from
-        self.query_one("#rcpts", Input).value = " ".join(editable_rcpts(plan))
-
     def show_error(self, message: str) -> None:
         label = self.query_one("#target-error", Label)
         label.update(message)

@@ -15,7 +15,7 @@ from textual.widgets.option_list import Option
 from probe.core.events import Step, StepStarted
 from probe.core.transcript import HostReport
 
-from ..content import is_problem, pending_content, step_content
+from ..content import pending_content, step_content
 
 # The component classes OptionList.render_line styles an entry with.
 _ROW_STATES: tuple[tuple[str, ...], ...] = (
@@ -94,18 +94,6 @@ class TranscriptView(OptionList):
         elif host.active is None and self.pending is not None:
             self.end_host()
 
-    def append_step(self, step: Step) -> None:
-        """Add a finished step (it takes the live row's place); keep following if we were."""
-        follow = self._following()
-        self.steps.append(step)
-        if self.pending is not None:
-            self.pending = None
-            self._replace_last(step_content(step), disabled=False)
-        else:
-            self.add_option(Option(step_content(step)))
-        if follow:
-            self.highlighted = len(self.steps) - 1
-
     def start_step(self, started: StepStarted, elapsed_s: float = 0.0, frame: int = 0) -> None:
         """Show the step that is waiting for its reply."""
         prompt = pending_content(started, elapsed_s, frame)
@@ -144,10 +132,6 @@ class TranscriptView(OptionList):
         if self.steps:
             current = len(self.steps) if self.highlighted is None else self.highlighted
             self.highlighted = max(current - 1, 0)
-
-    def first_problem(self) -> int | None:
-        """Index of the first step an admin must act on, if any."""
-        return next((i for i, step in enumerate(self.steps) if is_problem(step)), None)
 
     def plain_text(self) -> str:
         """The transcript as display-safe plain text (what `copy` puts on the clipboard)."""

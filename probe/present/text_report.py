@@ -3,36 +3,43 @@
 Built from the folded transcript so it reads the same live or after the
 fact. Every string that came from a server or from DNS passes through
 `to_display` before it is placed in a line; colour, when enabled, wraps only
-text this module wrote. Lines are wrapped to 80 columns.
+text this module wrote. Lines are wrapped to the terminal's width in cells
+(80 for pipes and files), so Chinese labels do not overflow it.
+
+Which steps get a full explanation is the verdict's decision (a step whose
+outcome is not "ok"), not this module's.
 """
 
 from __future__ import annotations
 
 import os
-import textwrap
+import shutil
 from dataclasses import dataclass
 
 from knowledge import Annotation, labels
 
-from .core.events import Finding, Step
-from .core.transcript import HostReport, Report
-from .sanitize import to_display
+from ..core.events import CheckResult, Finding, Outcome, Step
+from ..core.transcript import HostReport, Report
+from ..sanitize import to_display
+from .annotation import badge, sections, untranslated_note
+from .wrap import cells, wrap
 
 WIDTH = 80
 INDENT = "   "
 
 _COLORS = {"2": "32", "3": "36", "4": "33", "5": "31", "dim": "2", "bold": "1",
            "ok": "32", "transient": "33", "permanent": "31", "error": "31", "warning": "33",
-           "info": "36"}
+           "info": "36", "pass": "32", "warn": "33", "fail": "31", "none": "2"}
 
 
 @dataclass(frozen=True)
 class Style:
     """How to draw: ANSI colour around our own text only (off for pipes and with
-    NO_COLOR), and the language of the labels."""
+    NO_COLOR), the language of the labels, and the width in terminal cells."""
 
     color: bool = False
     lang: str = "en"
+    width: int = WIDTH
 
     @property
     def labels(self) -> dict[str, str]:
@@ -44,24 +51,25 @@ class Style:
             return text
         return f"\x1b[{code}m{text}\x1b[0m"
 
+    def wrap(self, text: str, first: str, rest: str | None = None) -> list[str]:
+        return wrap(text, self.width, first, rest)
+
     @classmethod
     def for_stream(cls, stream: object, lang: str = "en") -> Style:
-        isatty = getattr(stream, "isatty", lambda: False)()
-        return cls(bool(isatty) and "NO_COLOR" not in os.environ, lang)
-
-
-def _wrap(text: str, first: str, rest: str | None = None) -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=first,
-                         subsequent_indent=rest if rest is not None else " " * len(first),
-                         break_long_words=True, break_on_hyphens=False) or [first.rstrip()]
+        """Colour and the terminal's width for a terminal; 80 columns, no colour otherwise."""
+        isatty = bool(getattr(stream, "isatty", lambda: False)())
+        width = WIDTH
+        if isatty:
+            width = max(40, shutil.get_terminal_size((WIDTH, 24)).columns)
+        return cls(isatty and "NO_COLOR" not in os.environ, lang, width)
 
 
 def _ms(ms: float) -> str:
     return f"{ms:.0f} ms" if ms >= 1 else f"{ms:.1f} ms"
 
 
-def _with_time(line: str, timing: str) -> str:
-    gap = WIDTH - len(line) - len(timing)
+def _with_time(line: str, timing: str, width: int) -> str:
+    gap = width - cells(line) - len(timing)
     return f"{line}{' ' * gap}{timing}" if gap >= 2 else f"{line}  {timing}"
 
 
@@ -74,23 +82,16 @@ def host_title(host: HostReport) -> str:
 
 
 def render_annotation(annotation: Annotation, style: Style, brief: bool) -> list[str]:
-    badge = (f"[{annotation.category}]" if annotation.category == annotation.severity
-             else f"[{annotation.category} · {annotation.severity}]")
-    lines = _wrap(f"{style.paint(badge, annotation.severity)} {annotation.title}", INDENT,
-                  INDENT + "  ")
+    """The badge and title; for a problem, every section under it."""
+    lines = style.wrap(f"{style.paint(badge(annotation), annotation.severity)} "
+                       f"{annotation.title}", INDENT, INDENT + "  ")
     if brief:
         return lines
-    label = style.labels
-    admin = annotation.fix_admin if annotation.fix_admin != annotation.fix else ""
-    source = annotation.source + (f" — {annotation.doc_url}" if annotation.doc_url else "")
-    for name, text in ((label["description"], annotation.meaning), (label["when"], annotation.when),
-                       (label["fix"], annotation.fix),
-                       (f"{label['fix']} ({label['fix_admin']})", admin),
-                       (label["source"], source)):
-        if text:
-            lines += _wrap(text, f"{INDENT}{name}: ", INDENT + "  ")
-    if annotation.lang != style.lang:
-        lines.append(f"{INDENT}({style.lang}: {label['untranslated']})")
+    for section in sections(annotation, style.lang):
+        lines += style.wrap(section.text, f"{INDENT}{section.label}: ", INDENT + "  ")
+    note = untranslated_note(annotation, style.lang)
+    if note:
+        lines.append(INDENT + note)
     return lines
 
 
@@ -106,47 +107,63 @@ def _reply_lines(step: Step, style: Style, timing: str | None) -> list[str]:
     lines: list[str] = []
     for index, text in enumerate(texts):
         sep = " " if index == len(texts) - 1 else "-"
-        width = len(f"<- {code}{sep}")
-        chunks = textwrap.wrap(to_display(text), WIDTH - width, break_on_hyphens=False) or [""]
-        for n, chunk in enumerate(chunks):
-            head = f"<- {style.paint(code, code[0])}{sep}" if n == 0 else " " * width
-            lines.append(head + chunk)
-            if timing and index == 0 and n == 0:
-                pad = WIDTH - width - len(chunk) - len(timing)
-                if pad >= 2 and len(chunks) == 1:
-                    lines[-1] += " " * pad + timing
-                    timing = None
+        head = f"<- {code}{sep}"
+        chunks = wrap(to_display(text), style.width, head)
+        if timing and index == 0 and len(chunks) == 1:
+            pad = style.width - cells(chunks[0]) - len(timing)
+            if pad >= 2:
+                chunks[0] += " " * pad + timing
+                timing = None
+        chunks[0] = f"<- {style.paint(code, code[0])}{sep}" + chunks[0][len(head):]
+        lines += chunks
     if timing:
-        lines.append(" " * (WIDTH - len(timing)) + timing)
+        lines.append(" " * (style.width - len(timing)) + timing)
     return lines
 
 
-def render_step(step: Step, style: Style) -> list[str]:
+def render_step(step: Step, outcome: Outcome, style: Style) -> list[str]:
     lines: list[str] = []
     timing = _ms(step.elapsed_ms)
     if step.command is not None:
-        lines.append(_with_time(f"-> {to_display(step.command)}", timing))
+        lines.append(_with_time(f"-> {to_display(step.command)}", timing, style.width))
     if step.reply is not None:
         lines += _reply_lines(step, style, None if step.command is not None else timing)
     elif step.error is not None:
         label = f"!! {step.stage}: {step.error.kind}"
-        lines.append(_with_time(label, timing).replace(label, style.paint(label, "error"), 1))
-        lines += _wrap(to_display(step.error.message), INDENT)
+        lines.append(_with_time(label, timing, style.width).replace(
+            label, style.paint(label, "error"), 1))
+        lines += style.wrap(to_display(step.error.message), INDENT)
         for part in step.partial:
-            lines += _wrap(to_display(part), INDENT + "partial: ", INDENT + "         ")
+            lines += style.wrap(to_display(part), INDENT + "partial: ", INDENT + "         ")
     else:
-        lines.append(_with_time(f"   {step.stage}", timing))
+        lines.append(_with_time(f"   {step.stage}", timing, style.width))
     if step.annotation is not None and (step.reply is not None or step.error is not None):
-        brief = step.error is None and (step.reply is None or step.reply.code_class in (2, 3)
-                                         or step.annotation.severity in ("ok", "info"))
-        lines += render_annotation(step.annotation, style, brief)
+        lines += render_annotation(step.annotation, style, brief=outcome == "ok")
     return lines
 
 
 def render_finding(finding: Finding, style: Style, indent: str = "  ") -> list[str]:
     mark = {"error": "!!", "warning": "! ", "info": "i "}.get(finding.severity, "- ")
-    return _wrap(f"{style.paint(mark, finding.severity)} {to_display(finding.message)}",
-                 indent, indent + "   ")
+    text = finding.text(style.lang)
+    lines = style.wrap(f"{style.paint(mark, finding.severity)} {to_display(text.message)}",
+                       indent, indent + "   ")
+    if text.fix and finding.severity != "info":
+        lines += style.wrap(to_display(text.fix), indent + "   -> ", indent + "      ")
+    return lines
+
+
+def render_check(check: CheckResult, style: Style, indent: str = "  ") -> list[str]:
+    """One health line: the check, its status and summary; the fix under warn and fail."""
+    text = check.headline.text(style.lang)
+    where = f" [{check.host.address}]" if check.host is not None and check.host.address else ""
+    head = f"{check.check}{where}"
+    status = style.paint(f"{check.status:<4}", check.status)
+    lines = style.wrap(to_display(text.message), f"{indent}{head:<10} {status} ",
+                       indent + " " * 16)
+    if text.fix and check.status in ("warn", "fail"):
+        lines += style.wrap(to_display(text.fix), indent + " " * 16 + "-> ",
+                            indent + " " * 19)
+    return lines
 
 
 def render_header(report: Report, style: Style) -> list[str]:
@@ -158,8 +175,8 @@ def render_header(report: Report, style: Style) -> list[str]:
             shown += f" ({to_display(started.domain_unicode)})"
         lines.append(style.paint(f"probe {shown or to_display(started.target)}", "bold"))
         rcpts = ", ".join(to_display(r) for r in started.rcpts)
-        lines += _wrap(f"MAIL FROM:<{to_display(started.mail_from)}>  RCPT TO: {rcpts}  "
-                       f"EHLO {to_display(started.helo) or '[local address]'}", "  ")
+        lines += style.wrap(f"MAIL FROM:<{to_display(started.mail_from)}>  RCPT TO: {rcpts}  "
+                            f"EHLO {to_display(started.helo) or '[local address]'}", "  ")
     mx = report.mx
     if mx is not None:
         lines.append(f"MX ({mx.source}):")
@@ -169,14 +186,14 @@ def render_header(report: Report, style: Style) -> list[str]:
             if record.host_unicode and record.host_unicode != record.host:
                 name += f" ({to_display(record.host_unicode)})"
             addresses = ", ".join(to_display(a) for a in record.addresses) or "no address"
-            lines += _wrap(f"{pref:>5} {name}  {addresses}", "  ", " " * 10)
+            lines += style.wrap(f"{pref:>5} {name}  {addresses}", "  ", " " * 10)
     return lines
 
 
 def render_host(host: HostReport, style: Style) -> list[str]:
     lines = ["", style.paint(f"== {host_title(host)}", "bold")]
-    for step in host.steps:
-        lines += render_step(step, style)
+    for step, outcome in zip(host.steps, host.verdicts, strict=True):
+        lines += render_step(step, outcome, style)
     if host.tls is not None:
         tls = host.tls
         text = f"TLS: {tls.version} {tls.cipher}"
@@ -185,7 +202,7 @@ def render_host(host: HostReport, style: Style) -> list[str]:
             text += (f"; certificate {cert.subject}, issued by {cert.issuer}, valid until "
                      f"{cert.not_after}; name {'matches' if cert.hostname_match else 'MISMATCH'}"
                      f"; {'verifies' if cert.verify_error is None else 'does not verify'}")
-        lines += _wrap(to_display(text), INDENT, INDENT + "  ")
+        lines += style.wrap(to_display(text), INDENT, INDENT + "  ")
     for finding in host.findings:
         lines += render_finding(finding, style, INDENT)
     if host.outcome is not None:
@@ -204,12 +221,24 @@ def verdict_line(report: Report, style: Style) -> str:
             f"({summary}; exit {done.exit_code})")
 
 
+def render_health(report: Report, style: Style) -> list[str]:
+    """The "Health" block: domain checks, then each host's, one line each."""
+    results = report.all_checks()
+    if not results:
+        return []
+    lines = ["", "Health:"]
+    for check in results:
+        lines += render_check(check, style)
+    return lines
+
+
 def render_footer(report: Report, style: Style) -> list[str]:
     lines: list[str] = []
     if report.findings:
         lines += ["", "Findings:"]
         for finding in report.findings:
             lines += render_finding(finding, style)
+    lines += render_health(report, style)
     lines += ["", verdict_line(report, style)]
     return lines
 

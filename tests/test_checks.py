@@ -1,0 +1,189 @@
+"""Health checks: the registry, the runner's isolation of each check, and `ptr`.
+
+`ptr` runs against the loopback DNS server; the isolation tests add a check of
+their own (one that raises, one that never returns) next to the real ones and
+run the real runner against a scripted SMTP server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from probe.core import checks
+from probe.core.checks.base import Check, CheckContext
+from probe.core.events import CheckDone, CheckResult, HostKey, Problem
+from probe.core.mx import Discovery, build_resolver
+from probe.core.plan import InputError, build_plan
+from probe.core.runner import run_probe
+from tests import dnsserver
+from tests.smtpserver import Scripted, dialog
+
+dns_server = dnsserver.dns_server
+
+ZONE = """
+mx1.good.test. A 127.0.0.2
+2.0.0.127.in-addr.arpa. PTR mx1.good.test.
+mx2.good.test. A 127.0.0.3
+mx3.good.test. A 127.0.0.4
+4.0.0.127.in-addr.arpa. PTR unrelated.other.test.
+mx4.good.test. A 127.0.0.5
+5.0.0.127.in-addr.arpa. PTR outbound.good.test.
+outbound.good.test. A 127.0.0.5
+"""
+
+
+def test_registry_names_checks_by_module_without_importing_them():
+    assert "ptr" in checks.names()
+    assert "base" not in checks.names()
+    (ptr,) = checks.load(["ptr"])
+    assert (ptr.name, ptr.scope) == ("ptr", "host")
+
+
+def test_checks_option_is_validated():
+    assert build_plan("x.test", checks="ptr").checks == ("ptr",)
+    assert build_plan("x.test", no_checks=True).checks == ()
+    assert build_plan("x.test").checks == checks.names()
+    with pytest.raises(InputError, match="unknown check 'nope'"):
+        build_plan("x.test", checks="ptr,nope")
+
+
+async def test_unknown_check_is_a_usage_error_and_nothing_is_sent(run_cli):
+    async with Scripted(dialog()) as server:
+        result = await run_cli("x.test", "--mx", server.mx, "--checks", "spf-ish", "--json")
+    assert result.code == 64 and server.connections == 0
+    assert "choose from" in result.err
+
+
+async def _ptr(host: str, address: str, server) -> CheckResult | None:
+    (ptr,) = checks.load(["ptr"])
+    resolver = build_resolver([server.address], timeout=0.5, lifetime=1.5)
+    context = CheckContext(build_plan("good.test"), resolver, Discovery("mx", (), ()),
+                           HostKey(host, address, 25, 10), host)
+    return await ptr.run(context)
+
+
+@pytest.mark.parametrize(("host", "address", "code", "status"), [
+    ("mx1.good.test", "127.0.0.2", "ptr_ok", "pass"),
+    ("mx2.good.test", "127.0.0.3", "no_ptr", "warn"),
+    ("mx3.good.test", "127.0.0.4", "ptr_not_confirmed", "warn"),
+    ("mx4.good.test", "127.0.0.5", "ptr_differs", "pass"),
+])
+async def test_ptr_verdicts(dns_server, host, address, code, status):
+    server = dns_server(ZONE)
+    result = await _ptr(host, address, server)
+    assert result is not None
+    assert (result.headline.code, result.status) == (code, status)
+    assert address in result.headline.text().message
+    assert server.asked(f"{address.split('.')[-1]}.0.0.127.in-addr.arpa.", "PTR")
+
+
+async def test_ptr_dns_failure_is_an_error_result_not_an_exception(dns_server):
+    server = dns_server(ZONE, overrides={"3.0.0.127.in-addr.arpa.": "servfail"})
+    result = await _ptr("mx2.good.test", "127.0.0.3", server)
+    assert result is not None and result.status == "error"
+    assert result.headline.code == "ptr_lookup_failed"
+
+
+async def test_probe_reports_ptr_in_the_host_checks(dns_server, run_cli):
+    async with Scripted(dialog(), host="127.0.0.3") as smtp:
+        server = dns_server("good.test. MX 10 mx2.good.test.\n" + ZONE)
+        result = await run_cli("good.test", "--nameserver", server.nameserver_arg, "--port",
+                               str(smtp.port), "--json", "--helo", "probe.test")
+    document = json.loads(result.out)
+    (host,) = document["hosts"]
+    (ptr,) = [c for c in host["checks"] if c["check"] == "ptr"]
+    assert ptr["status"] == "warn" and ptr["code"] == "no_ptr"
+    assert "127.0.0.3" in ptr["summary"] and ptr["fix"]
+    assert result.code == 0  # a health check never changes the exit code by itself
+
+
+async def test_plain_report_has_a_health_block(dns_server, run_cli):
+    async with Scripted(dialog(), host="127.0.0.3") as smtp:
+        server = dns_server("good.test. MX 10 mx2.good.test.\n" + ZONE)
+        result = await run_cli("good.test", "--nameserver", server.nameserver_arg, "--port",
+                               str(smtp.port), "--plain", "--helo", "probe.test")
+    health = result.out.split("\nHealth:\n", 1)[1]
+    first = health.splitlines()[0]
+    assert first.split()[:3] == ["ptr", "[127.0.0.3]", "warn"]
+    assert "-> Ask whoever controls the address block" in health
+
+
+async def test_no_reverse_lookup_for_hosts_given_by_hand(run_cli):
+    async with Scripted(dialog()) as smtp:
+        result = await run_cli("x.test", "--mx", smtp.mx, "--json", "--helo", "probe.test")
+    (host,) = json.loads(result.out)["hosts"]
+    assert host["checks"] == []
+
+
+def _extra_checks(monkeypatch, *extra: Check) -> None:
+    """Run the real checks plus `extra` (test-only checks) in this process."""
+    real = checks.load
+
+    def load(selected):
+        return [*real(selected), *extra]
+
+    monkeypatch.setattr(checks, "load", load)
+
+
+async def _raises(context: CheckContext) -> CheckResult | None:
+    raise RuntimeError("boom")
+
+
+async def _hangs(context: CheckContext) -> CheckResult | None:
+    await asyncio.sleep(3600)
+    return None
+
+
+async def _fails(context: CheckContext) -> CheckResult | None:
+    return CheckResult("failing", Problem("test_broken"))
+
+
+async def _waits_for_session(context: CheckContext) -> CheckResult | None:
+    session = await context.session()  # after a slow banner: no deadline while waiting
+    code = "ptr_ok" if session.banner is not None else "no_ptr"
+    return CheckResult("late", Problem(code, {"address": "a", "name": "n", "host": "h"}),
+                       host=context.key)
+
+
+async def test_a_raising_or_hanging_check_does_not_sink_the_others(monkeypatch):
+    _extra_checks(monkeypatch, Check("raises", "domain", _raises),
+                  Check("hangs", "domain", _hangs), Check("late", "host", _waits_for_session))
+
+    async def slow(reader, writer, server):
+        """Every reply takes 0.4 s: the session outlasts the 1.2 s check deadline."""
+        writer.write(b"220 slow.test ESMTP\r\n")
+        while line := await reader.readline():
+            await asyncio.sleep(0.4)
+            verb = line.split()[0].upper() if line.split() else b""
+            writer.write(b"221 bye\r\n" if verb == b"QUIT" else b"250 ok\r\n")
+            await writer.drain()
+            if verb == b"QUIT":
+                return
+
+    async with Scripted(slow) as server:
+        plan = build_plan("x.test", mx=[server.mx], helo="probe.test", timeout=1.2)
+        done = [e.result async for e in run_probe(plan) if isinstance(e, CheckDone)]
+    by_name = {r.check: r for r in done}
+    assert by_name["raises"].status == "error"
+    assert "RuntimeError: boom" in by_name["raises"].headline.text().message
+    assert by_name["hangs"].headline.code == "check_timeout"
+    assert by_name["late"].headline.code == "ptr_ok"  # it saw the banner
+    assert "QUIT" in server.commands()
+
+
+async def test_strict_makes_a_failed_check_exit_3(monkeypatch, run_cli):
+    import knowledge.findings
+
+    monkeypatch.setitem(knowledge.findings.catalogue(), "test_broken",
+                        {"status": "fail", "message": "broken on purpose"})
+    _extra_checks(monkeypatch, Check("failing", "domain", _fails))
+    async with Scripted(dialog()) as server:
+        relaxed = await run_cli("x.test", "--mx", server.mx, "--json", "--helo", "probe.test")
+        strict = await run_cli("x.test", "--mx", server.mx, "--json", "--helo", "probe.test",
+                               "--strict")
+    assert relaxed.code == 0 and strict.code == 3
+    assert json.loads(strict.out)["exit_code"] == 3
+    assert [c["status"] for c in json.loads(strict.out)["checks"]] == ["fail"]
