@@ -111,11 +111,16 @@ async def test_plain_report_has_a_health_block(dns_server, run_cli):
     assert "-> Ask whoever controls the address block" in health
 
 
-async def test_no_reverse_lookup_for_hosts_given_by_hand(run_cli):
-    async with Scripted(dialog()) as smtp:
-        result = await run_cli("x.test", "--mx", smtp.mx, "--json", "--helo", "probe.test")
-    (host,) = json.loads(result.out)["hosts"]
-    assert host["checks"] == []
+async def test_hosts_given_by_hand_are_checked_only_when_asked_by_name(dns_server, run_cli):
+    server = dns_server(ZONE)
+    async with Scripted(dialog(), host="127.0.0.2") as smtp:
+        default = await run_cli("x.test", "--mx", smtp.mx, "--json", "--helo", "probe.test",
+                                "--nameserver", server.nameserver_arg)
+        named = await run_cli("x.test", "--mx", smtp.mx, "--json", "--helo", "probe.test",
+                              "--nameserver", server.nameserver_arg, "--checks", "ptr")
+    assert json.loads(default.out)["hosts"][0]["checks"] == []
+    (ptr,) = json.loads(named.out)["hosts"][0]["checks"]
+    assert (ptr["check"], ptr["code"]) == ("ptr", "ptr_differs")  # PTR mx1.good.test
 
 
 def _extra_checks(monkeypatch, *extra: Check) -> None:

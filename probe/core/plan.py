@@ -92,6 +92,7 @@ class Plan:
     tls_ca_file: str | None = None
     lang: str = "en"  # language of the annotations the core attaches
     checks: tuple[str, ...] = ()  # health checks to run, by name
+    checks_named: bool = False  # the user listed them (--checks), rather than the default
     strict: bool = False  # a failed health check makes the exit code at least 3
 
     def stops_after(self, phase: str) -> bool:
@@ -379,6 +380,7 @@ def build_plan(
         tls_ca_file=tls_ca_file,
         lang=lang,
         checks=() if no_checks else parse_checks(checks),
+        checks_named=checks is not None and not no_checks,
         strict=strict,
     )
 

@@ -59,4 +59,7 @@ def replan(base: Plan, target: str, mail_from: str, rcpts: str) -> Plan:
         quit_after=base.quit_after,
         tls_ca_file=base.tls_ca_file,
         lang=base.lang,
+        checks=",".join(base.checks) if base.checks_named else None,
+        no_checks=not base.checks,
+        strict=base.strict,
     )

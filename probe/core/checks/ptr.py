@@ -2,8 +2,7 @@
 
 An MX usually sends mail too, and receivers reject senders whose address has
 no PTR record or whose PTR name does not resolve back to the address
-(forward-confirmed reverse DNS). Only hosts found through DNS are checked: an
-address typed with --mx may be a lab box whose PTR nobody asked about.
+(forward-confirmed reverse DNS).
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ async def _resolves_to(resolver: dns.asyncresolver.Resolver, name: str, address:
 
 async def run(ctx: CheckContext) -> CheckResult | None:
     key = ctx.key
-    if key is None or key.address is None or ctx.discovery.source not in ("mx", "implicit"):
+    if key is None or key.address is None:
         return None
     address = key.address
     params = {"address": address, "host": key.host}
