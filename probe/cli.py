@@ -87,8 +87,19 @@ def _main_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("target", nargs="?", default="",
                         help="domain, user@domain, or nothing with --mx")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
     _probe_options(parser)
     return parser
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("probe")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _plan_from(args: argparse.Namespace, target: str) -> Plan:
@@ -103,6 +114,9 @@ def _plan_from(args: argparse.Namespace, target: str) -> Plan:
 
 
 def _run_probe_command(args: argparse.Namespace, out: TextIO) -> int:
+    if args.version:
+        out.write(f"probe {version()}\n")
+        return ExitStatus.OK
     plan = _plan_from(args, args.target)
     mode = args.mode or ("tui" if out.isatty() and sys.stdin.isatty() else "plain")
     return views.get(mode)(out, plan).run()

@@ -145,3 +145,10 @@ async def test_plain_report_speaks_the_chosen_language(run_cli):
     french = labels("fr")
     assert f"{french['fix_sender']}: " in result.out  # the admin has a fix of their own
     assert "How to fix" not in result.out
+
+
+async def test_version_is_printed_and_nothing_is_probed(run_cli):
+    from importlib.metadata import version
+
+    result = await run_cli("--version")
+    assert result.code == 0 and result.out == f"probe {version('probe')}\n"

@@ -1128,3 +1128,38 @@ async def test_d52_idn_domains_become_a_labels_on_the_wire(run_cli):
     assert "MAIL FROM:<me@xn--xample-9ua.test>" in server.commands()
     assert "RCPT TO:<user@xn--bcher-kva.example>" in server.commands()
     assert all(c.isascii() for c in server.commands())
+
+
+# -- A malformed reply to HELP costs nothing that matters ------------------------------
+
+
+@pytest.mark.parametrize("garbage", [
+    b"HTTP/1.1 400 Bad Request\x1b]0;PWN\x07\r\n",
+    b"2500 help is a four-digit code\r\n",
+    b"Help? Never heard of it.\r\nAsk someone else.\r\n",
+])
+async def test_malformed_help_is_reported_and_mail_and_rcpt_still_run(run_cli, garbage):
+    p = await probe(run_cli, answering({"HELP": garbage}))
+    help_step = p.step("help")
+    assert help_step["reply"] is None and help_step["error"]["kind"] == "protocol"
+    assert "session goes on" in help_step["error"]["message"]
+    assert help_step["outcome"] == "ok"  # informational, and the session survived it
+    assert p.stages[-3:] == ["mail", "rcpt", "quit"]
+    assert p.step("rcpt")["reply"]["code"] == 250  # paired with its own reply, not garbage
+    assert p.host["outcome"] == "ok" and p.code == 0
+    assert "\x1b" not in p.plain
+
+
+@pytest.mark.parametrize(("garbage", "kind"), [
+    (b"Help? no line end", "protocol"),  # framing broken: no LF ever comes
+    (b"214-" + b"x" * 9000 + b"\r\n", "protocol"),  # over aiosmtplib's line limit
+])
+async def test_broken_framing_at_help_still_ends_the_session(run_cli, garbage, kind):
+    async def hold(reader, writer):
+        await wait_eof(reader)
+
+    p = await probe(run_cli, answering({"HELP": garbage}, after={"HELP": hold}))
+    help_step = p.step("help")
+    assert help_step["error"]["kind"] == kind
+    assert p.stages[-1] == "help"
+    assert p.host["outcome"] == "transient" and p.code == 1

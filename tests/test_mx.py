@@ -475,3 +475,12 @@ async def test_a_host_listed_twice_is_probed_once_at_its_best_preference(dns_ser
     )
     found = await run(srv, "twice.test")
     assert [(r.preference, r.host) for r in found.records] == [(10, "mx.twice.test")]
+
+
+async def test_nxdomain_and_timeouts_name_the_resolver_that_answered(dns_server) -> None:
+    srv = dns_server("other.test. A 127.0.0.2", overrides={"slow.test.": "drop"})
+    missing = finding(await run(srv, "missing.test"), "nxdomain")
+    assert f"NXDOMAIN from 127.0.0.1:{srv.address[1]}" in missing.message
+    assert "--nameserver" in missing.text().fix
+    slow = finding(await run(srv, "slow.test"), "dns_timeout")
+    assert f"(asked 127.0.0.1:{srv.address[1]})" in slow.message

@@ -61,6 +61,19 @@ def build_resolver(
     return resolver
 
 
+def resolver_name(resolver: dns.asyncresolver.Resolver) -> str:
+    """Which servers a resolver asks ("10.0.0.53", "127.0.0.1:5300"), for messages that
+    must say who answered: a wrong NXDOMAIN is often the resolver's, not the domain's."""
+    shown = []
+    for server in resolver.nameservers[:3]:
+        address = getattr(server, "address", str(server))
+        port = getattr(server, "port", 53)
+        if port != 53:
+            address = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+        shown.append(address)
+    return ", ".join(shown) or "no server"
+
+
 def display_name(name: dns.name.Name) -> str:
     """The name as text; odd bytes stay in DNS escape form (\\027), never raw."""
     return name.to_text(omit_final_dot=True)
@@ -106,10 +119,11 @@ async def _query(resolver: dns.asyncresolver.Resolver, name: dns.name.Name,
                        servers=_server_errors(exc)) from None
     except (dns.exception.Timeout, TimeoutError):
         raise _Failure("transient", "dns_timeout", name=display_name(name), rdtype=rdtype,
-                       seconds=f"{resolver.lifetime:g}") from None
+                       seconds=f"{resolver.lifetime:g}", resolver=resolver_name(resolver)
+                       ) from None
     except dns.exception.DNSException as exc:
         raise _Failure("transient", "dns_error", name=display_name(name), rdtype=rdtype,
-                       error=exc.__class__.__name__) from None
+                       error=exc.__class__.__name__, resolver=resolver_name(resolver)) from None
 
 
 def _server_errors(exc: dns.resolver.NoNameservers) -> str:
@@ -187,7 +201,8 @@ async def discover(domain: str, resolver: dns.asyncresolver.Resolver, *,
     try:
         answer = await _query(resolver, name, "MX")
     except dns.resolver.NXDOMAIN:
-        return Discovery("none", (), (Finding("nxdomain", {"domain": shown}),), "permanent")
+        return Discovery("none", (), (Finding("nxdomain", {
+            "domain": shown, "resolver": resolver_name(resolver)}),), "permanent")
     except _Failure as failure:
         return Discovery("none", (), (failure.finding,), failure.outcome)
 

@@ -46,7 +46,7 @@ from .events import (
 from .limits import Limits
 from .plan import Plan
 from .session import Session
-from .transport import Connector, DirectConnector
+from .transport import Connector, connector_for
 from .verdict import exit_code, host_outcome, worst
 
 Emit = Callable[[Event], None]
@@ -62,7 +62,7 @@ async def run_probe(plan: Plan, *, resolver: dns.asyncresolver.Resolver | None =
     session and check and closes every socket.
     """
     queue: asyncio.Queue[Event | None] = asyncio.Queue()
-    probe = _Probe(plan, resolver, limits or Limits(), connector or DirectConnector(),
+    probe = _Probe(plan, resolver, limits or Limits(), connector or connector_for(plan),
                    queue.put_nowait)
     driver = asyncio.create_task(probe.drive())
     try:
@@ -218,10 +218,16 @@ class _Probe:
         return "transient"
 
     def port_blocked_hint(self, results: list[SessionResult]) -> None:
-        """Every connection timing out usually means the probing network filters the port."""
-        connects = [r.steps[0] for r in results if r.steps and r.steps[0].stage == "connect"]
-        if connects and len(connects) == len(results) and all(
-                step.error is not None and step.error.kind in ("timeout", "unreachable")
-                for step in connects):
-            self.emit(FindingRaised(Finding("port_blocked", {"port": self.plan.port})))
+        """Every connection timing out usually means the probing network filters the port.
+
+        Refused connections are the hosts' own answer, so they never count; an
+        unreachable address (typically IPv6 without a route) may sit beside the
+        timeouts, but at least one attempt must have timed out.
+        """
+        kinds = [r.steps[0].error.kind if r.steps and r.steps[0].error else None
+                 for r in results]
+        if kinds and "timeout" in kinds and set(kinds) <= {"timeout", "unreachable"}:
+            example = results[kinds.index("timeout")].key.address
+            self.emit(FindingRaised(Finding("port_blocked", {"port": self.plan.port,
+                                                             "example": example})))
 

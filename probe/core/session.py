@@ -51,6 +51,10 @@ from .wire import TEE_LIMIT, Tee, TeeProtocol
 
 MAX_PARTIAL_LINES = 50
 MAX_PARTIAL_CHARS = 2000
+# Commands whose answer is informational: a whole malformed reply to them is
+# reported and the session goes on (a sender never sends them, so mail is not
+# affected). Broken framing (no line end, oversize, desync) still ends it.
+CONTINUE_AFTER_MALFORMED = frozenset({"help", "vrfy", "noop"})
 
 Emit = Callable[[Event], None]
 
@@ -202,6 +206,11 @@ class Session:
         elapsed = (time.monotonic() - started) * 1000
         framed, malformed = self._frame_region(mark)
 
+        if malformed is not None and self._can_go_on(stage, failure, mark):
+            self.protocol.discard_buffer()
+            return self.error_step(stage, command, started, "protocol",
+                                   f"{malformed.message}; {stage.upper()} is informational, "
+                                   "so the session goes on", malformed.lines)
         if malformed is not None:  # not SMTP: sending QUIT into it would only wait
             self.usable = False
             self.error_step(stage, command, started, "protocol", malformed.message,
@@ -243,6 +252,13 @@ class Session:
             self.usable = False
             raise _Stop("421")
         return step
+
+    def _can_go_on(self, stage: Stage, failure: tuple[ErrorKind, str] | None,
+                   mark: int) -> bool:
+        """A malformed reply to an informational command that arrived as whole lines."""
+        whole_lines = bytes(self.tee.data[mark:]).endswith(b"\n")
+        return (stage in CONTINUE_AFTER_MALFORMED and whole_lines and not self.tee.overflowed
+                and (failure is None or failure == ("protocol", "malformed reply")))
 
     # -- the conversation -------------------------------------------------------
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .events import ErrorKind
+from .plan import Plan
 from .wire import TeeProtocol
 
 ProtocolFactory = Callable[[], TeeProtocol]
@@ -47,6 +48,11 @@ class Connector(Protocol):
 
     async def open(self, address: str, port: int, server_name: str,
                    factory: ProtocolFactory, timeout: float) -> Connection: ...
+
+
+def connector_for(plan: Plan) -> Connector:
+    """The transport a plan asks for (direct TCP unless told otherwise)."""
+    return DirectConnector()
 
 
 class DirectConnector:

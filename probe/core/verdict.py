@@ -33,9 +33,13 @@ def worst(outcomes: Iterable[Outcome]) -> Outcome:
     return max(outcomes, key=_RANK.__getitem__, default="ok")
 
 
-def step_outcome(step: Step, helo_followed: bool = False) -> Outcome:
+def step_outcome(step: Step, helo_followed: bool = False, went_on: bool = False) -> Outcome:
+    """One step's outcome. `helo_followed`: the next step is a HELO fallback;
+    `went_on`: a later step got a reply (the conversation survived this one)."""
     if step.stage == "quit":  # the verdict is in before the goodbye
         return "ok"
+    if step.error is not None and step.stage in INFORMATIONAL and went_on:
+        return "ok"  # e.g. HELP answered with garbage, and MAIL/RCPT then worked
     if step.error is not None:  # a dropped or stalled connection counts at any step
         return "transient"
     if step.stage in INFORMATIONAL:
@@ -57,11 +61,14 @@ def step_outcome(step: Step, helo_followed: bool = False) -> Outcome:
 def judge_steps(steps: Sequence[Step]) -> tuple[Outcome, ...]:
     """The outcome of every step of one session, in order.
 
-    A step's outcome may depend on the next one (an EHLO refusal followed by a
-    working HELO), so steps are judged as a sequence, never one by one in a view.
+    A step's outcome may depend on the ones after it (an EHLO refusal followed
+    by a working HELO; a garbled HELP reply after which MAIL and RCPT were
+    answered), so steps are judged as a sequence, never one by one in a view.
     """
+    last_reply = max((i for i, step in enumerate(steps) if step.reply is not None), default=-1)
     return tuple(
-        step_outcome(step, index + 1 < len(steps) and steps[index + 1].stage == "helo")
+        step_outcome(step, index + 1 < len(steps) and steps[index + 1].stage == "helo",
+                     last_reply > index)
         for index, step in enumerate(steps)
     )
 

@@ -53,6 +53,11 @@ class TeeProtocol(SMTPProtocol):
         self.tee.received(data)
         super().data_received(data)
 
+    def discard_buffer(self) -> None:
+        """Forget unparsed bytes (aiosmtplib keeps a malformed line, which would fail
+        the next command too); the tee still has them."""
+        del self._buffer[:]
+
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
         if not self.lost.done():
