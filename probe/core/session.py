@@ -47,14 +47,11 @@ from .events import (
 from .plan import RFC_MINIMUM_STEP, Plan, is_ip
 from .reply import Framed, MalformedReply, frame
 from .transport import ConnectFailed, Connector, DirectConnector
+from .verdict import INFORMATIONAL
 from .wire import TEE_LIMIT, Tee, TeeProtocol
 
 MAX_PARTIAL_LINES = 50
 MAX_PARTIAL_CHARS = 2000
-# Commands whose answer is informational: a whole malformed reply to them is
-# reported and the session goes on (a sender never sends them, so mail is not
-# affected). Broken framing (no line end, oversize, desync) still ends it.
-CONTINUE_AFTER_MALFORMED = frozenset({"help", "vrfy", "noop"})
 
 Emit = Callable[[Event], None]
 
@@ -257,7 +254,9 @@ class Session:
                    mark: int) -> bool:
         """A malformed reply to an informational command that arrived as whole lines."""
         whole_lines = bytes(self.tee.data[mark:]).endswith(b"\n")
-        return (stage in CONTINUE_AFTER_MALFORMED and whole_lines and not self.tee.overflowed
+        # A sender never sends these commands, so their answer cannot affect mail;
+        # broken framing (no line end, oversize, desync) still ends the session.
+        return (stage in INFORMATIONAL and whole_lines and not self.tee.overflowed
                 and (failure is None or failure == ("protocol", "malformed reply")))
 
     # -- the conversation -------------------------------------------------------
