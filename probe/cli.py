@@ -122,17 +122,41 @@ def _run_probe_command(args: argparse.Namespace, out: TextIO) -> int:
     return views.get(mode)(out, plan).run()
 
 
-def _run_batch(argv: Sequence[str], out: TextIO, stdin: TextIO) -> int:
-    """One compact JSON document per target line; exit code = the worst seen."""
-    from .batch import read_targets, run_batch
+def _positive(value: str) -> int:
+    try:
+        number = int(value, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 1 <= number <= 100_000:
+        raise argparse.ArgumentTypeError(f"{number} is out of range (1-100000)")
+    return number
 
-    parser = _Parser(prog="probe batch", description="probe many targets, one JSON per line")
+
+def _run_batch(argv: Sequence[str], out: TextIO, stdin: TextIO) -> int:
+    """One JSON document per target line, as they finish; exit code = the worst seen."""
+    from .batch import BatchOptions, run_batch
+
+    parser = _Parser(prog="probe batch",
+                     description="probe many targets, one JSON document per line")
     parser.add_argument("file", help="file with one target per line, or - for stdin")
     _probe_options(parser)
+    parser.add_argument("--concurrency", type=_positive, default=100, metavar="N",
+                        help="targets in flight at once (default 100)")
+    parser.add_argument("--per-ip", type=_positive, default=1, metavar="N",
+                        help="connections at once to one destination address, across the "
+                             "whole batch (default 1)")
+    parser.add_argument("--output", metavar="FILE", help="write the JSON lines to FILE")
+    parser.add_argument("--resume", action="store_true",
+                        help="skip targets already in --output FILE and append the rest")
+    parser.add_argument("--compact", action="store_true",
+                        help="keep only category, severity and title of each annotation")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar on stderr")
     args = parser.parse_args(argv)
-    targets = read_targets(args.file, stdin)
-    plans = [_plan_from(args, target) for target in targets]  # validate all before sending
-    return run_batch(plans, out)
+    _plan_from(args, "batch.invalid")  # the shared options are checked before any line
+    options = BatchOptions(args.concurrency, args.per_ip, args.output, args.resume,
+                           args.compact, not args.no_progress)
+    return run_batch(args.file, lambda target: _plan_from(args, target), options, stdin, out)
 
 
 def _run_subcommand(name: str, argv: Sequence[str], out: TextIO, stdin: TextIO) -> int:
