@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 Stage = Literal[
-    "connect", "banner", "ehlo", "helo", "help", "starttls", "tls",
+    "connect", "banner", "ehlo", "helo", "help", "starttls", "tls", "auth",
     "mail", "rcpt", "vrfy", "rset", "quit",
 ]
 """Every step of a session, in the order a session takes them (the one list)."""

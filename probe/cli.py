@@ -56,7 +56,8 @@ def _probe_options(parser: argparse.ArgumentParser) -> None:
                              "literal of each connection, such as [192.0.2.1])")
     parser.add_argument("--nameserver", action="append", metavar="IP[:PORT]",
                         help="DNS server to ask, repeatable (default: the system resolver)")
-    parser.add_argument("--port", default="25", metavar="N", help="SMTP port (default 25)")
+    parser.add_argument("--port", metavar="N",
+                        help="SMTP port (default 25; 465 with --implicit-tls)")
     parser.add_argument("--mx", action="append", metavar="HOST[:PORT]",
                         help="skip the MX lookup and probe this host, repeatable")
     parser.add_argument("--timeout", metavar="SECONDS",
@@ -75,6 +76,20 @@ def _probe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-checks", action="store_true", help="run no health checks")
     parser.add_argument("--strict", action="store_true",
                         help="exit 3 when mail flows but a health check fails")
+    parser.add_argument("--proxy", metavar="URL",
+                        help="connect through a SOCKS5 proxy: socks5://[user:pass@]host:port "
+                             "(DNS stays local)")
+    parser.add_argument("--implicit-tls", action="store_true",
+                        help="TLS from the first byte (port 465 submission), no STARTTLS")
+    parser.add_argument("--auth", metavar="USER",
+                        help="AUTH as USER after TLS; the password comes from PROBE_PASSWORD "
+                             "or a prompt, never from the command line")
+    parser.add_argument("--auth-plaintext", action="store_true",
+                        help="allow AUTH without TLS (the password then crosses in the clear)")
+    parser.add_argument("--catch-all", action="store_true",
+                        help="also RCPT a random address: does the domain accept anything?")
+    parser.add_argument("--retry-greylist", metavar="SECONDS",
+                        help="after a greylisting 4xx, wait SECONDS and retry that host once")
     parser.add_argument("--lang", metavar="CODE",
                         help="language of labels and explanations (en, zh, fr, tr)")
 
@@ -109,8 +124,26 @@ def _plan_from(args: argparse.Namespace, target: str) -> Plan:
         rfc_timeouts=args.rfc_timeouts,
         starttls=not args.no_starttls, quit_after=args.quit_after, tls_ca_file=args.tls_ca_file,
         lang=resolve_lang(args.lang), checks=args.checks, no_checks=args.no_checks,
-        strict=args.strict,
+        strict=args.strict, proxy=args.proxy, implicit_tls=args.implicit_tls,
+        auth_user=args.auth, auth_password=_password(args), auth_plaintext=args.auth_plaintext,
+        catch_all=args.catch_all, retry_greylist=args.retry_greylist,
     )
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    """The AUTH password: PROBE_PASSWORD, else asked on the terminal (once per run)."""
+    if args.auth is None:
+        return None
+    cached: str | None = getattr(args, "_password", None)
+    if cached is not None:
+        return cached
+    password = os.environ.get("PROBE_PASSWORD")
+    if password is None and sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass(f"Password for {to_display(args.auth)}: ")
+    args._password = password or ""
+    return password
 
 
 def _run_probe_command(args: argparse.Namespace, out: TextIO) -> int:

@@ -24,7 +24,8 @@ __all__ = ["STAGES", "Stage"]  # re-exported: the core's one list of stages
 Outcome = Literal["ok", "transient", "permanent"]
 Severity = Literal["info", "warning", "error"]
 CheckStatus = Literal["pass", "warn", "fail", "none", "error"]
-ErrorKind = Literal["timeout", "refused", "closed", "protocol", "tls", "dns", "unreachable"]
+ErrorKind = Literal["timeout", "refused", "closed", "protocol", "tls", "dns", "unreachable",
+                    "proxy"]
 MxSource = Literal["mx", "implicit", "null", "none", "override"]
 
 
@@ -84,13 +85,23 @@ class Finding:
 
 @dataclass(frozen=True)
 class StepError:
+    """Why a step has no reply. `reason` refines a `proxy` failure (auth_failed,
+    refused, host_unreachable, general_failure, ...): the proxy's answer, not the MX's."""
+
     kind: ErrorKind
     message: str
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
 class Step:
-    """One command and what came back (or why nothing complete came back)."""
+    """One command and what came back (or why nothing complete came back).
+
+    `command` is what may be shown (AUTH lines are redacted), never the
+    secret that went on the wire. `informational` marks a step probe took to
+    learn about the server (the catch-all RCPT), whose answer never counts
+    towards the outcome. `attempt` is 2 for the steps of a greylisting retry.
+    """
 
     stage: Stage
     command: str | None
@@ -99,6 +110,8 @@ class Step:
     annotation: Annotation | None = None
     error: StepError | None = None
     partial: tuple[str, ...] = ()
+    informational: bool = False
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -231,6 +244,16 @@ class CheckDone:
 
 
 @dataclass(frozen=True)
+class RetryScheduled:
+    """The host greylisted us: probe waits `seconds`, then runs its session once more
+    (the steps of that attempt carry `attempt=2`)."""
+
+    key: HostKey
+    seconds: float
+    reason: str = "greylisted"
+
+
+@dataclass(frozen=True)
 class HostDone:
     key: HostKey
     outcome: Outcome
@@ -244,5 +267,5 @@ class ProbeDone:
 
 Event = (
     ProbeStarted | MxResolved | HostStarted | StepStarted | StepDone
-    | TlsEstablished | FindingRaised | CheckDone | HostDone | ProbeDone
+    | TlsEstablished | FindingRaised | CheckDone | RetryScheduled | HostDone | ProbeDone
 )

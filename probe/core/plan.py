@@ -16,8 +16,15 @@ from dataclasses import dataclass, field
 import dns.name
 import idna
 
+from .auth import AuthSpec
+from .proxy import ProxySpec, parse_proxy
+from .secret import Secret
+
 PHASES = ("banner", "ehlo", "help", "starttls", "mail", "rcpt")
 RFC_MINIMUM_STEP = 300.0  # RFC 5321 §4.5.3.2: greeting, MAIL and RCPT minimums
+SMTP_PORT = 25
+SUBMISSIONS_PORT = 465  # implicit TLS (RFC 8314)
+MAX_RETRY_WAIT = 3600.0
 MAX_LOCAL_PART = 64  # RFC 5321 §4.5.3.1.1
 MAX_PATH = 256  # §4.5.3.1.3, including the angle brackets
 
@@ -94,6 +101,11 @@ class Plan:
     checks: tuple[str, ...] = ()  # health checks to run, by name
     checks_named: bool = False  # the user listed them (--checks), rather than the default
     strict: bool = False  # a failed health check makes the exit code at least 3
+    proxy: ProxySpec | None = None  # every connection goes through this SOCKS5 proxy
+    implicit_tls: bool = False  # TLS from the first byte (port 465), no STARTTLS step
+    auth: AuthSpec | None = None  # AUTH after TLS with these credentials
+    catch_all: bool = False  # also RCPT a random local part: does the domain take anything?
+    retry_greylist: float | None = None  # after a greylisting 4xx, wait and retry once
 
     def stops_after(self, phase: str) -> bool:
         """True when the user asked to stop once `phase` is done."""
@@ -105,12 +117,15 @@ class Plan:
         The user's --helo, else this machine's FQDN (decided when the plan was
         built), else the address literal of our end of the connection, which
         is the honest answer RFC 5321 §4.1.4 asks for. `local_address` is None
-        when the server cannot see our address (through a proxy); the literal
-        of the loopback address is then the only thing we can say truthfully
-        without inventing a name.
+        when the server cannot see our address (through a proxy): then a proxy
+        at a public address is most likely where the server sees us come
+        from, and for a proxy at a private one (an SSH tunnel) we cannot know,
+        so the loopback literal says just that rather than inventing a name.
         """
         if self.helo:
             return self.helo
+        if local_address is None and self.proxy is not None and _is_global(self.proxy.host):
+            return address_literal(self.proxy.host)  # where a plain SOCKS server sends from
         return address_literal(local_address or "127.0.0.1")
 
 
@@ -232,6 +247,13 @@ def parse_hostport(value: str, default_port: int, what: str) -> tuple[str, int]:
     return host, port
 
 
+def _is_global(value: str) -> bool:
+    try:
+        return ipaddress.ip_address(value).is_global
+    except ValueError:
+        return False
+
+
 def is_ip(value: str) -> bool:
     try:
         ipaddress.ip_address(value)
@@ -307,7 +329,7 @@ def build_plan(
     rcpts: list[str] | None = None,
     mail_from: str = "",
     helo: str | None = None,
-    port: int | str = 25,
+    port: int | str | None = None,
     mx: list[str] | None = None,
     nameservers: list[str] | None = None,
     timeout: float | str | None = None,
@@ -319,8 +341,21 @@ def build_plan(
     checks: str | None = None,
     no_checks: bool = False,
     strict: bool = False,
+    proxy: str | None = None,
+    implicit_tls: bool = False,
+    auth_user: str | None = None,
+    auth_password: str | None = None,
+    auth_plaintext: bool = False,
+    catch_all: bool = False,
+    retry_greylist: float | str | None = None,
 ) -> Plan:
-    """Validate every user input and return the Plan, or raise InputError."""
+    """Validate every user input and return the Plan, or raise InputError.
+
+    The port defaults to 25, or 465 with `implicit_tls`. `auth_password` is
+    taken from the environment or a prompt by the caller, never from argv.
+    """
+    if port is None:
+        port = SUBMISSIONS_PORT if implicit_tls else SMTP_PORT
     port_number = parse_port(port, "--port")
     if timeout is None:
         timeout = RFC_MINIMUM_STEP if rfc_timeouts else 30.0
@@ -382,7 +417,49 @@ def build_plan(
         checks=() if no_checks else parse_checks(checks),
         checks_named=checks is not None and not no_checks,
         strict=strict,
+        proxy=_proxy(proxy),
+        implicit_tls=implicit_tls,
+        auth=_auth(auth_user, auth_password, auth_plaintext),
+        catch_all=catch_all,
+        retry_greylist=_retry_wait(retry_greylist),
     )
+
+
+def _proxy(value: str | None) -> ProxySpec | None:
+    if value is None:
+        return None
+    try:
+        return parse_proxy(value)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _auth(user: str | None, password: str | None, plaintext: bool) -> AuthSpec | None:
+    if user is None:
+        if plaintext:
+            raise InputError("--auth-plaintext needs --auth USER")
+        return None
+    if not user or _CONTROL.search(user) or len(user.encode("utf-8")) > 255:
+        raise InputError(f"--auth user {_show(user)} must be 1-255 bytes without control "
+                         "characters")
+    if not password:
+        raise InputError("--auth needs a password: set PROBE_PASSWORD, or run on a terminal "
+                         "to be asked for it")
+    return AuthSpec(user, Secret(password), plaintext)
+
+
+def _retry_wait(value: float | str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"--retry-greylist {_show(str(value))} is not a number of "
+                         "seconds") from None
+    if not 0 < seconds <= MAX_RETRY_WAIT:
+        raise InputError(f"--retry-greylist {seconds:g} must be more than 0 and at most "
+                         f"{MAX_RETRY_WAIT:g} seconds")
+    return seconds
 
 
 def parse_checks(value: str | None) -> tuple[str, ...]:

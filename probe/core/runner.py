@@ -39,6 +39,7 @@ from .events import (
     ProbeDone,
     ProbeStarted,
     Problem,
+    RetryScheduled,
     Step,
     StepDone,
     StepError,
@@ -96,7 +97,8 @@ class _Probe:
             self.emit(ProbeStarted(plan.target, plan.domain, plan.domain_unicode, plan.rcpts,
                                    plan.mail_from, plan.helo))
             try:
-                async with asyncio.timeout(plan.timeouts.run_budget):
+                async with asyncio.timeout(plan.timeouts.run_budget
+                                           + (plan.retry_greylist or 0.0)):
                     outcome = await self.probe()
             except TimeoutError:
                 self.emit(FindingRaised(Finding("run_budget", {
@@ -171,24 +173,42 @@ class _Probe:
     async def session(self, key: HostKey, server_name: str, base: CheckContext,
                       host_checks: list[Check]) -> SessionResult:
         assert key.address is not None
-        async with self.limits.slot(key.address):
-            self.emit(HostStarted(key))
-            done: asyncio.Future[SessionResult] = asyncio.get_running_loop().create_future()
-            context = CheckContext(base.plan, base.resolver, base.discovery, key, server_name,
-                                   _session=done)
-            checks = [self.spawn(self.check(c, context)) for c in host_checks]
-            session = Session(key, server_name, self.plan, self.emit, self.connector)
-            try:
+        done: asyncio.Future[SessionResult] = asyncio.get_running_loop().create_future()
+        checks: list[asyncio.Task[Any]] = []
+        try:
+            async with self.limits.slot(key.address):
+                self.emit(HostStarted(key))
+                context = CheckContext(base.plan, base.resolver, base.discovery, key,
+                                       server_name, _session=done)
+                checks = [self.spawn(self.check(c, context)) for c in host_checks]
+                session = Session(key, server_name, self.plan, self.emit, self.connector)
                 steps = await session.run()
-            except BaseException:
-                done.cancel()
-                raise
-            outcome = host_outcome(steps)
-            result = SessionResult(key, server_name, tuple(steps), session.tls, outcome)
-            done.set_result(result)
-            await asyncio.gather(*checks)
-            self.emit(HostDone(key, outcome))
-            return result
+            if self.plan.retry_greylist and _greylisted(steps):
+                steps += await self.retry(key, server_name, self.plan.retry_greylist)
+        except BaseException:
+            done.cancel()
+            raise
+        outcome = host_outcome(steps)
+        result = SessionResult(key, server_name, tuple(steps), session.tls, outcome)
+        done.set_result(result)
+        await asyncio.gather(*checks)
+        self.emit(HostDone(key, outcome))
+        return result
+
+    async def retry(self, key: HostKey, server_name: str, seconds: float) -> list[Step]:
+        """Wait (without holding a connection slot) and run the session once more."""
+        assert key.address is not None
+        self.emit(RetryScheduled(key, seconds))
+        await asyncio.sleep(seconds)
+        async with self.limits.slot(key.address):
+            session = Session(key, server_name, self.plan, self.emit, self.connector,
+                              attempt=2)
+            steps = await session.run()
+        accepted = not _greylisted(steps) and host_outcome(steps) == "ok"
+        self.emit(FindingRaised(Finding(
+            "greylisting_confirmed" if accepted else "still_deferred",
+            {"seconds": f"{seconds:g}"}, key)))
+        return steps
 
     async def check(self, check: Check, context: CheckContext) -> None:
         """Run one check under its deadline; any failure is that check's `error` result."""
@@ -231,3 +251,9 @@ class _Probe:
             self.emit(FindingRaised(Finding("port_blocked", {"port": self.plan.port,
                                                              "example": example})))
 
+
+def _greylisted(steps: list[Step]) -> bool:
+    """A 4xx that the knowledge base reads as greylisting, at MAIL or RCPT."""
+    return any(step.reply is not None and step.reply.code_class == 4
+               and step.annotation is not None and step.annotation.category == "greylisted"
+               and step.stage in ("mail", "rcpt") for step in steps)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import secrets
 import ssl
 import time
 from collections.abc import Callable
@@ -29,7 +31,7 @@ from aiosmtplib.errors import (
 
 from knowledge import explain_error, explain_reply, explain_success
 
-from . import tls
+from . import auth, tls
 from .events import (
     ErrorKind,
     Event,
@@ -46,7 +48,7 @@ from .events import (
 )
 from .plan import RFC_MINIMUM_STEP, Plan, is_ip
 from .reply import Framed, MalformedReply, frame
-from .transport import ConnectFailed, Connector, DirectConnector
+from .transport import ConnectFailed, Connection, Connector, TcpConnector
 from .verdict import INFORMATIONAL
 from .wire import TEE_LIMIT, Tee, TeeProtocol
 
@@ -100,12 +102,14 @@ class Session:
     """Drives one conversation; `run()` emits events and never raises for the server."""
 
     def __init__(self, key: HostKey, server_name: str, plan: Plan, emit: Emit,
-                 connector: Connector | None = None) -> None:
+                 connector: Connector | None = None, attempt: int = 1) -> None:
         self.key = key
         self.server_name = server_name  # SNI and certificate name: the MX host name
         self.plan = plan
         self.emit = emit
-        self.connector = connector or DirectConnector()
+        self.connector = connector or TcpConnector()
+        self.attempt = attempt  # 2 for a greylisting retry
+        self.informational = False  # set while taking a step whose answer never counts
         self.tee = Tee()
         self.consumed = 0
         self.protocol: TeeProtocol | None = None
@@ -136,15 +140,21 @@ class Session:
 
     def record(self, step: Step) -> Step:
         self.active = None
+        if self.attempt != 1 or self.informational:
+            step = dataclasses.replace(step, attempt=self.attempt,
+                                       informational=self.informational)
         self.steps.append(step)
         self.emit(StepDone(self.key, step))
         return step
 
     def error_step(self, stage: Stage, command: str | None, started: float, kind: ErrorKind,
-                   message: str, partial: tuple[str, ...] = ()) -> Step:
-        annotation = explain_error(kind, stage, self.plan.lang)
+                   message: str, partial: tuple[str, ...] = (),
+                   reason: str | None = None) -> Step:
+        # A proxy's failures are explained by what the proxy said (errors.toml proxy_*).
+        annotation = explain_error(f"proxy_{reason}" if reason else kind, stage, self.plan.lang)
         return self.record(Step(stage, command, None, (time.monotonic() - started) * 1000,
-                                annotation, StepError(kind, message), _clip_lines(partial)))
+                                annotation, StepError(kind, message, reason),
+                                _clip_lines(partial)))
 
     def _take_unsolicited(self, stage: Stage) -> None:
         """Bytes that arrived while no command was pending: record and flag them."""
@@ -170,12 +180,24 @@ class Session:
 
     # -- one exchange ----------------------------------------------------------
 
-    async def exchange(self, stage: Stage, command: str | None, timeout: float) -> Step:
+    async def exchange(self, stage: Stage, command: str | None, timeout: float, *,
+                       wire: str | None = None, informational: bool = False) -> Step:
         """Send `command` (None: just read, for the banner) and record the outcome.
 
+        `wire`, when given, is what is really sent while `command` is what the
+        transcript shows (AUTH: the credentials never reach a Step).
+        `informational` marks a step whose answer never counts (catch-all).
         Raises _Stop when the connection can no longer be trusted for a
         next command: it is closed, timed out, desynced or not speaking SMTP.
         """
+        self.informational = informational
+        try:
+            return await self._exchange(stage, command, timeout, wire or command)
+        finally:
+            self.informational = False
+
+    async def _exchange(self, stage: Stage, command: str | None, timeout: float,
+                        wire: str | None) -> Step:
         assert self.protocol is not None
         self._take_unsolicited(stage)
         mark = len(self.tee.data)
@@ -187,7 +209,8 @@ class Session:
             if command is None:
                 await self.protocol.read_response(timeout=timeout)
             else:
-                await self.protocol.execute_command(command.encode("ascii"), timeout=timeout)
+                assert wire is not None
+                await self.protocol.execute_command(wire.encode("ascii"), timeout=timeout)
         except (SMTPReadTimeoutError, SMTPTimeoutError):
             failure = ("timeout", f"no complete reply within {timeout:g} s"
                        + _rfc_note(stage, timeout))
@@ -270,27 +293,53 @@ class Session:
                 self.key.address, self.key.port, self.server_name,
                 lambda: TeeProtocol(self.tee, loop), self.plan.timeouts.connect)
         except ConnectFailed as failed:
-            self.error_step("connect", None, started, failed.kind, failed.message)
+            if failed.stage == "tls":  # implicit TLS: TCP worked, the handshake did not
+                self.record(Step("connect", None, None, failed.tcp_ms,
+                                 explain_success("connect", self.plan.lang)))
+                self.start("tls", None)
+                started += failed.tcp_ms / 1000
+            self.error_step(failed.stage, None, started, failed.kind, failed.message,
+                            reason=failed.reason)
             raise _Stop(failed.kind) from None
         self.protocol = connection.protocol
         self.usable = True
         self.connected_at = time.monotonic()
         self.helo = self.plan.ehlo_name(connection.local_address)
-        self.record(Step("connect", None, None, (time.monotonic() - started) * 1000,
+        connected = connection.tcp_ms if connection.ssl_object else \
+            (time.monotonic() - started) * 1000
+        self.record(Step("connect", None, None, connected,
                          explain_success("connect", self.plan.lang)))
+        if connection.ssl_object is not None:
+            self._tls_up(connection)
 
-    async def ehlo(self) -> set[str]:
-        """EHLO, falling back to HELO (as a visible step) when EHLO gets a 5xx."""
+    def _tls_up(self, connection: Connection) -> None:
+        """Implicit TLS: the handshake is a step of its own, judged like STARTTLS's."""
+        assert connection.ssl_object is not None
+        self.record(Step("tls", None, None, connection.tls_ms,
+                         explain_success("tls", self.plan.lang)))
+        self._inspect(connection.ssl_object)
+
+    def _inspect(self, ssl_object: ssl.SSLObject) -> None:
+        self.tls = tls.inspect(ssl_object, self.server_name, self.plan.tls_ca_file)
+        self.emit(TlsEstablished(self.key, self.tls))
+        for code, params in tls.findings_for(self.tls, self.server_name):
+            self.finding(code, **params)
+
+    async def ehlo(self) -> tuple[str, ...]:
+        """EHLO, falling back to HELO (as a visible step) when EHLO gets a 5xx.
+
+        Returns the EHLO reply's lines (its extensions); () after a HELO.
+        """
         timeout = self.plan.timeouts.step
         step = await self.exchange("ehlo", f"EHLO {self.helo}", timeout)
         assert step.reply is not None
         if step.reply.code_class == 2:
-            return _ehlo_keywords(step.reply.lines)
+            return step.reply.lines
         if step.reply.code_class == 5:
             helo = await self.exchange("helo", f"HELO {self.helo}", timeout)
             assert helo.reply is not None
             if helo.reply.code_class == 2:
-                return set()
+                return ()
         raise _Stop("helo refused")
 
     async def starttls(self) -> bool:
@@ -362,10 +411,7 @@ class Session:
         self.record(Step("tls", None, None, (finished - reply_at) * 1000,
                          explain_success("tls", self.plan.lang)))
         if ssl_object is not None:
-            self.tls = tls.inspect(ssl_object, self.server_name, self.plan.tls_ca_file)
-            self.emit(TlsEstablished(self.key, self.tls))
-            for code, params in tls.findings_for(self.tls, self.server_name):
-                self.finding(code, **params)
+            self._inspect(ssl_object)
         self.consumed = len(self.tee.data)
         return True
 
@@ -387,20 +433,24 @@ class Session:
         assert banner.reply is not None
         if banner.reply.code != 220 or plan.stops_after("banner"):
             return
-        keywords = await self.ehlo()
+        extensions = first = await self.ehlo()
         if plan.stops_after("ehlo"):
             return
         await self.exchange("help", "HELP", timeout)
         if plan.stops_after("help"):
             return
-        if not plan.starttls:
+        if self.tls is not None or plan.implicit_tls:
+            pass  # implicit TLS: encrypted from the first byte
+        elif not plan.starttls:
             self.finding("starttls_skipped")
-        elif "STARTTLS" not in keywords:
+        elif "STARTTLS" not in _ehlo_keywords(extensions):
             self.finding("no_starttls")
         elif await self.starttls():
-            keywords = await self.ehlo()
+            extensions = await self.ehlo()
         if plan.stops_after("starttls"):
             return
+        if plan.auth is not None:
+            await self.authenticate(plan.auth, first, extensions)
         mail = await self.exchange("mail", f"MAIL FROM:<{plan.mail_from}>", timeout)
         assert mail.reply is not None
         if mail.reply.code_class != 2 or plan.stops_after("mail"):
@@ -409,6 +459,57 @@ class Session:
             step = await self.exchange("rcpt", f"RCPT TO:<{rcpt}>", timeout)
             if rcpt.partition("@")[0].lower() == "postmaster" and _refuses_recipient(step):
                 self.finding("postmaster_rejected", rcpt=rcpt)
+        if plan.catch_all:
+            await self.catch_all()
+
+    async def authenticate(self, spec: auth.AuthSpec, before: tuple[str, ...],
+                           after: tuple[str, ...]) -> None:
+        """AUTH with the best mechanism the server offers; a refusal ends the session.
+
+        Never over plaintext unless --auth-plaintext allowed it. The credentials
+        go on the wire only; the transcript shows redacted lines.
+        """
+        encrypted = self.tls is not None
+        offered = auth.offered(after)
+        if self.plan.implicit_tls:
+            before_tls = "no plaintext phase (implicit TLS)"
+        else:
+            before_tls = " ".join(auth.offered(before)) or "none"
+        self.finding("auth_offered", before_tls=before_tls,
+                     after_tls=(" ".join(offered) or "none") if encrypted else "TLS not up")
+        if not encrypted and not spec.allow_plaintext:
+            self.finding("auth_needs_tls")
+            return
+        mechanism = auth.choose(offered)
+        if mechanism is None:
+            self.finding("auth_no_mechanism", offered=" ".join(offered) or "none",
+                         supported=" ".join(auth.SUPPORTED))
+            return
+        timeout = self.plan.timeouts.step
+        line = auth.first_line(mechanism, spec)
+        step = await self.exchange("auth", line.shown, timeout, wire=line.wire)
+        for round_ in range(3):
+            if step.reply is None or step.reply.code != 334:
+                break
+            answer = auth.answer(mechanism, spec, step.reply.text, round_)
+            if answer is None:  # a challenge we cannot answer: cancel (RFC 4954 §4)
+                answer = auth.Line("*", "*")
+            step = await self.exchange("auth", answer.shown, timeout, wire=answer.wire)
+        if step.reply is None or step.reply.code_class != 2:
+            raise _Stop("auth refused")
+
+    async def catch_all(self) -> None:
+        """RCPT a random local part on the same session: does the domain take anything?"""
+        domain = self.plan.rcpts[0].rpartition("@")[2] or self.plan.domain
+        if not domain:
+            return
+        address = f"probe-{secrets.token_hex(6)}@{domain}"
+        step = await self.exchange("rcpt", f"RCPT TO:<{address}>", self.plan.timeouts.step,
+                                   informational=True)
+        assert step.reply is not None
+        code = {2: "catch_all", 5: "not_catch_all"}.get(step.reply.code_class,
+                                                         "catch_all_unknown")
+        self.finding(code, domain=domain, address=address, reply_code=step.reply.code)
 
     async def run(self) -> list[Step]:
         """The whole session within the host budget. Returns the steps taken."""

@@ -23,6 +23,7 @@ from .events import (
     Outcome,
     ProbeDone,
     ProbeStarted,
+    RetryScheduled,
     Step,
     StepDone,
     StepStarted,
@@ -41,6 +42,7 @@ class HostReport:
     findings: list[Finding] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
     active: StepStarted | None = None  # the step waiting for its reply, if any
+    retry: RetryScheduled | None = None  # a greylisting retry was (or is being) waited for
     _verdicts: tuple[Outcome, ...] = field(default=(), repr=False)
 
     @property
@@ -80,6 +82,8 @@ class Report:
                 self.host(key)
             case StepStarted(key=key):
                 self.host(key).active = event
+            case RetryScheduled(key=key):
+                self.host(key).retry = event
             case StepDone(key=key, step=step):
                 host = self.host(key)
                 host.steps.append(step)

@@ -22,7 +22,7 @@ from .events import CheckResult, Outcome, Step
 from .exit_status import ExitStatus
 
 INFORMATIONAL = frozenset({"help", "vrfy", "noop", "rset"})  # their replies never count
-PERMANENT_5XX = frozenset({"banner", "mail", "rcpt", "helo"})
+PERMANENT_5XX = frozenset({"banner", "mail", "rcpt", "helo", "auth"})
 EXIT_CODES: dict[Outcome, ExitStatus] = {
     "ok": ExitStatus.OK, "transient": ExitStatus.TRANSIENT, "permanent": ExitStatus.PERMANENT,
 }
@@ -38,11 +38,12 @@ def step_outcome(step: Step, helo_followed: bool = False, went_on: bool = False)
     `went_on`: a later step got a reply (the conversation survived this one)."""
     if step.stage == "quit":  # the verdict is in before the goodbye
         return "ok"
-    if step.error is not None and step.stage in INFORMATIONAL and went_on:
+    informational = step.informational or step.stage in INFORMATIONAL
+    if step.error is not None and informational and went_on:
         return "ok"  # e.g. HELP answered with garbage, and MAIL/RCPT then worked
     if step.error is not None:  # a dropped or stalled connection counts at any step
         return "transient"
-    if step.stage in INFORMATIONAL:
+    if informational:
         return "transient" if step.reply is not None and step.reply.code == 421 else "ok"
     if step.reply is None:
         return "ok"
@@ -74,7 +75,13 @@ def judge_steps(steps: Sequence[Step]) -> tuple[Outcome, ...]:
 
 
 def host_outcome(steps: Sequence[Step]) -> Outcome:
-    return worst(judge_steps(steps))
+    """The worst outcome of the host's last attempt (a greylisting retry replaces
+    the first attempt's verdict: that is what a retrying MTA would get)."""
+    if not steps:
+        return "ok"
+    last = steps[-1].attempt
+    return worst(o for step, o in zip(steps, judge_steps(steps), strict=True)
+                 if step.attempt == last)
 
 
 def exit_code(outcome: Outcome, checks: Iterable[CheckResult] = (),

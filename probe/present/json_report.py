@@ -52,6 +52,8 @@ def step_json(step: Step, outcome: Outcome, compact: bool = False) -> dict[str, 
         "annotation": _annotation(step.annotation, compact),
         "error": asdict(step.error) if step.error else None,
         "outcome": outcome,
+        "attempt": step.attempt,
+        "informational": step.informational,
     }
     if step.error is not None:
         data["partial"] = list(step.partial)

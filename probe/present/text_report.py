@@ -192,7 +192,13 @@ def render_header(report: Report, style: Style) -> list[str]:
 
 def render_host(host: HostReport, style: Style) -> list[str]:
     lines = ["", style.paint(f"== {host_title(host)}", "bold")]
+    attempt = 1
     for step, outcome in zip(host.steps, host.verdicts, strict=True):
+        if step.attempt != attempt:
+            attempt = step.attempt
+            wait = f" after {host.retry.seconds:g} s" if host.retry else ""
+            lines.append(style.paint(f"-- attempt {attempt}{wait} (greylisting retry) --",
+                                     "bold"))
         lines += render_step(step, outcome, style)
     if host.tls is not None:
         tls = host.tls

@@ -8,6 +8,7 @@ exactly like the CLI: an InputError is shown and nothing is sent.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from probe.core.plan import InputError, Plan, build_plan, default_rcpt, parse_address
@@ -44,8 +45,12 @@ def editable_rcpts(plan: Plan) -> list[str]:
 
 
 def replan(base: Plan, target: str, mail_from: str, rcpts: str) -> Plan:
-    """A validated Plan for the edited fields, or InputError."""
-    return build_plan(
+    """A validated Plan for the edited fields, or InputError.
+
+    The transport and submission settings (proxy, implicit TLS, AUTH, catch-all,
+    greylisting retry) are already validated and carried over as they are.
+    """
+    edited = build_plan(
         target,
         rcpts=[r for r in _SPLIT.split(rcpts.strip()) if r],
         mail_from=mail_from.strip(),
@@ -63,3 +68,6 @@ def replan(base: Plan, target: str, mail_from: str, rcpts: str) -> Plan:
         no_checks=not base.checks,
         strict=base.strict,
     )
+    return dataclasses.replace(edited, proxy=base.proxy, implicit_tls=base.implicit_tls,
+                               auth=base.auth, catch_all=base.catch_all,
+                               retry_greylist=base.retry_greylist)

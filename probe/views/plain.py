@@ -6,10 +6,12 @@ output is ordered like the final report (diffable) yet appears live.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, TextIO
 
-from ..core.events import Event, HostDone, HostKey, MxResolved, ProbeDone
+from ..core.events import Event, HostDone, HostKey, MxResolved, ProbeDone, RetryScheduled
 from ..present.text_report import Style, render_footer, render_header, render_host
+from ..sanitize import to_display
 from .base import View
 
 if TYPE_CHECKING:
@@ -25,6 +27,11 @@ class PlainView(View):
 
     def feed(self, event: Event) -> None:
         super().feed(event)
+        if isinstance(event, RetryScheduled):  # the report waits: say why, on stderr
+            key = event.key
+            sys.stderr.write(f"probe: {to_display(key.host)} [{key.address}] greylisted; "
+                             f"retrying once in {event.seconds:g} s\n")
+            sys.stderr.flush()
         if isinstance(event, MxResolved) and not self.header_done:
             self._write(render_header(self.report, self.style))
             self.header_done = True

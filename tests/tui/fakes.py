@@ -143,7 +143,8 @@ def dns_failure() -> list[Event]:
         ProbeStarted("nowhere.example", "nowhere.example", "nowhere.example",
                      ("postmaster@nowhere.example",), "", "probe.test"),
         MxResolved("none", ()),
-        FindingRaised(Finding("nxdomain", {"domain": "nowhere.example"})),
+        FindingRaised(Finding("nxdomain", {"domain": "nowhere.example",
+                                           "resolver": "192.0.2.53"})),
         ProbeDone("permanent", 2),
     ]
 

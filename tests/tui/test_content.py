@@ -83,10 +83,10 @@ def test_findings_are_sorted_worst_first() -> None:
 
     text = findings_content([
         (Finding("implicit_mx", {"domain": "a.example"}), None),
-        (Finding("nxdomain", {"domain": "e\x1b[2J"}), None),
+        (Finding("nxdomain", {"domain": "e\x1b[2J", "resolver": "192.0.2.53"}), None),
         (Finding("no_starttls"), fakes.MX1)]).plain
     assert text.splitlines() == [
-        "✖ e\\x1b[2J does not exist (NXDOMAIN): no mail can be delivered to it",
+        "✖ e\\x1b[2J does not exist (NXDOMAIN from 192.0.2.53): no mail can be delivered to it",
         "⚠ mx1.example.com: the server does not offer STARTTLS: mail to it travels unencrypted",
         "• a.example has no MX record; using the implicit MX, its own address (RFC 5321 §5.1)"]
 
