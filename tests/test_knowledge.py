@@ -440,9 +440,11 @@ def test_translation_is_used_or_visibly_english() -> None:
         assert fr.title != en.title
     else:
         assert fr.title == en.title
-    # A code nobody translates stays English and says so.
-    rare = explain_reply(459, "", None, "fr")
-    assert (rare.lang, rare.title) == ("en", explain_reply(459, "", None).title)
+    # A vendor's wording (text patterns are not translated) stays English and says so.
+    dnsbl = "5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org"
+    rare = explain_reply(554, dnsbl, "rcpt", "fr")
+    assert rare.matched.startswith("pattern:")
+    assert (rare.lang, rare.title) == ("en", explain_reply(554, dnsbl, "rcpt").title)
 
 
 def test_translated_common_codes_are_complete() -> None:
