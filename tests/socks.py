@@ -28,11 +28,9 @@ Use the session fixtures: `from tests import socks` then
 
 from __future__ import annotations
 
-import contextlib
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,41 +41,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.loopback import HOST, free_port, wait_listening
+
 __all__ = ["SocksProxy", "socks5_proxy", "socks5_proxy_auth", "start_pproxy", "stop_pproxy"]
 
-HOST = "127.0.0.1"
 USERNAME = "probe-user"
 
 _START_ATTEMPTS = 4
-_READY_WAIT = 30.0
 _STOP_WAIT = 10.0
-
-
-def free_port(host: str = HOST) -> int:
-    """A TCP port that is free on `host` right now.
-
-    A server in another process binds it itself, so there is a small race with
-    other processes; the starters retry on a fresh port when the bind fails.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def wait_listening(port: int, process: subprocess.Popen, wait: float = _READY_WAIT) -> bool:
-    """True once 127.0.0.1:port accepts TCP while `process` is still alive.
-
-    A readiness check, not a sleep: it returns as soon as the bind has
-    happened, and False at once if the process died (e.g. the port was taken).
-    """
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=5):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @dataclass
@@ -146,7 +117,7 @@ def start_pproxy(*, auth: bool) -> SocksProxy:
         )
         log.close()
         proxy = SocksProxy(process, root, port, username, password)
-        if wait_listening(port, process):
+        if wait_listening(port, lambda p=process: p.poll() is None):
             return proxy
         errors.append(f"attempt on port {port}: exit {process.poll()}\n{proxy.log_text()}")
         stop_pproxy(proxy)

@@ -16,6 +16,7 @@ from python_socks import ProxyError, ProxyTimeoutError
 from python_socks.async_.asyncio import Proxy
 
 from tests import socks
+from tests.loopback import free_port
 from tests.smtpserver import Scripted, dialog
 from tests.socks import SocksProxy
 from tests.socksserver import ATYP_DOMAIN, ATYP_IPV4, Behaviour, ReplyCode, ScriptedSocks
@@ -86,7 +87,7 @@ async def test_pproxy_refused_destination_is_success_then_end_of_file(
     socks5_proxy: SocksProxy,
 ) -> None:
     """pproxy says "succeeded" before it connects onward: a refusal arrives as EOF."""
-    port = socks.free_port()  # nothing listens here
+    port = free_port()  # nothing listens here
     sock = await Proxy.from_url(socks5_proxy.url).connect(
         dest_host="127.0.0.1", dest_port=port, timeout=GUARD
     )
@@ -138,7 +139,7 @@ async def test_scripted_relay_refuses_non_loopback_destinations() -> None:
 
 async def test_scripted_relay_reports_a_refused_destination() -> None:
     """Unlike pproxy, an onward refusal is reply 0x05 before any data."""
-    port = socks.free_port()
+    port = free_port()
     async with ScriptedSocks() as proxy:
         with pytest.raises(ProxyError) as caught:
             await banner_through(proxy.url, "127.0.0.1", port)
