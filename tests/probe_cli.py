@@ -15,7 +15,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -77,6 +77,30 @@ def run_probe(*args: str) -> subprocess.CompletedProcess[str]:
         timeout=300,
         check=False,
     )
+
+
+class SessionLog(Protocol):
+    """What an MTA fixture offers to tell which sessions a run made (see tests/postfix.py)."""
+
+    def quiet_offset(self) -> int: ...
+
+    def sessions_since(self, offset: int, *, expect: int = 1) -> list[Any]: ...
+
+
+def run_cli(server: SessionLog, *args: str) -> Run:
+    """Run `python -m probe ARGS` and collect the server's record of the sessions it made.
+
+    The log window is marked once earlier sessions have ended, and closed once
+    every session the server saw in it has ended, so each run's server-side
+    record is complete and cannot leak into the next test.
+    """
+    offset = server.quiet_offset()
+    proc = run_probe(*args)
+    # Every run in these tests probes one address, so one session (none after
+    # a usage error or a crash; sessions the server did log are still awaited).
+    expect = 0 if proc.returncode in NO_SESSION_EXITS else 1
+    sessions = server.sessions_since(offset, expect=expect)
+    return Run(list(args), proc.returncode, proc.stdout, proc.stderr, sessions)
 
 
 def only_host(run: Run) -> dict[str, Any]:

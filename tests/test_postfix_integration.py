@@ -27,12 +27,11 @@ from tests import dnsserver, postfix
 from tests.postfix import PostfixInstance
 from tests.probe_cli import (
     FULL_DIALOG,
-    NO_SESSION_EXITS,
     Run,
     assert_well_formed,
     one_step,
     only_host,
-    run_probe,
+    run_cli,
     stages,
     steps_of,
     words_in_order,
@@ -48,22 +47,6 @@ BANNER = f"{MX_NAME} ESMTP Postfix (Debian/GNU)"
 
 
 # -- running the CLI -----------------------------------------------------------
-
-
-def run_cli(server: PostfixInstance, *args: str) -> Run:
-    """Run `python -m probe ARGS` and collect Postfix's view of the sessions it made.
-
-    The log window is marked before the run and closed once every connection
-    Postfix saw in it has disconnected, so each run's server-side record is
-    complete and cannot leak into the next test.
-    """
-    offset = server.quiet_offset()
-    proc = run_probe(*args)
-    # Every run here probes one address, so one session (none after a usage
-    # error or a crash; connections Postfix did log are still awaited).
-    expect = 0 if proc.returncode in NO_SESSION_EXITS else 1
-    sessions = server.sessions_since(offset, expect=expect)
-    return Run(list(args), proc.returncode, proc.stdout, proc.stderr, sessions)
 
 
 def probe_json(server: PostfixInstance, *extra: str, rcpts: tuple[str, ...] = ()) -> Run:
