@@ -37,6 +37,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,10 @@ class SocksProxy:
             time.sleep(0.05)
 
 
+def _running(process: subprocess.Popen) -> bool:
+    return process.poll() is None
+
+
 def start_pproxy(*, auth: bool) -> SocksProxy:
     """Start pproxy as a SOCKS5 server on a free loopback port; raise RuntimeError with its log."""
     errors: list[str] = []
@@ -117,7 +122,7 @@ def start_pproxy(*, auth: bool) -> SocksProxy:
         )
         log.close()
         proxy = SocksProxy(process, root, port, username, password)
-        if wait_listening(port, lambda p=process: p.poll() is None):
+        if wait_listening(port, partial(_running, process)):
             return proxy
         errors.append(f"attempt on port {port}: exit {process.poll()}\n{proxy.log_text()}")
         stop_pproxy(proxy)

@@ -190,6 +190,7 @@ def test_fixture_implicit_tls_listener(exim_server: EximInstance) -> None:
         code, text = client.ehlo()
         assert code == 250
         assert AUTH_LINE.encode() in text.splitlines() and b"STARTTLS" not in text
+        assert isinstance(client.sock, ssl.SSLSocket)
         assert client.sock.version() in {"TLSv1.2", "TLSv1.3"}
 
 
@@ -214,10 +215,11 @@ def test_fixture_certificate_names_the_mx(exim_server: EximInstance) -> None:
     with smtp(exim_server) as client:
         assert client.docmd("STARTTLS") == (220, b"TLS go ahead")
         context = tls_context(exim_server)
+        assert client.sock is not None
         with context.wrap_socket(client.sock, server_hostname=MX_NAME) as tls:
             cert = tls.getpeercert()
             tls.sendall(b"QUIT\r\n")
-    assert ("DNS", MX_NAME) in cert["subjectAltName"]
+    assert cert is not None and ("DNS", MX_NAME) in cert["subjectAltName"]
 
 
 # -- the CLI: the whole dialog ---------------------------------------------------------
