@@ -58,6 +58,7 @@ Use the session fixture: `from tests import exim` then
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import os
 import pwd
@@ -491,6 +492,7 @@ def start_exim(exim: Path) -> EximInstance:
                 stdin=subprocess.DEVNULL,
                 stdout=stderr,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, for stop_exim
             )
             stderr.close()
         except BaseException:
@@ -515,17 +517,28 @@ def _diagnostics(instance: EximInstance) -> str:
 
 
 def stop_exim(instance: EximInstance) -> None:
-    """Stop the daemon (SIGTERM, then SIGKILL if it lingers) and remove its directory."""
+    """Stop the daemon and its session processes, then remove the directory.
+
+    The daemon runs in a process group of its own, and the group is signalled:
+    a session child still running after the daemon went would otherwise log
+    again -- and Exim recreates a missing log directory -- after the removal.
+    """
     try:
-        if instance.process.poll() is None:
-            instance.process.send_signal(signal.SIGTERM)
-            try:
-                instance.process.wait(timeout=_STOP_WAIT)
-            except subprocess.TimeoutExpired:
-                instance.process.kill()
-                instance.process.wait(timeout=_STOP_WAIT)
+        _signal_group(instance.process, signal.SIGTERM)
+        try:
+            instance.process.wait(timeout=_STOP_WAIT)
+        except subprocess.TimeoutExpired:
+            instance.process.kill()
+            instance.process.wait(timeout=_STOP_WAIT)
+        _signal_group(instance.process, signal.SIGKILL)  # any session child left
     finally:
         shutil.rmtree(instance.root, ignore_errors=True)
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    """Send `signum` to the process group the daemon leads, if anything in it is left."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
 
 
 def _unavailable(reason: str) -> None:
