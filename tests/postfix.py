@@ -45,19 +45,20 @@ Use the session fixture: `from tests import postfix` then
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pytest
+
+from tests.loopback import free_port, wait_listening
 
 __all__ = [
     "PostfixError",
@@ -121,18 +122,6 @@ def find_postfix() -> str | None:
         if os.access(candidate, os.X_OK):
             return candidate
     return None
-
-
-def _free_port() -> int:
-    """A currently free TCP port on 127.0.0.1.
-
-    Postfix's master binds the listener itself, so the port cannot be handed
-    over as a bound socket; the small race with other processes is covered by
-    retrying the start on a fresh port when the bind fails.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -403,23 +392,6 @@ def _stop(instance_postfix: str, conf: Path) -> None:
         time.sleep(0.1)
 
 
-def _wait_listening(port: int, postfix: str, conf: Path, wait: float = 30.0) -> bool:
-    """True once something accepts TCP on 127.0.0.1:port while master is alive.
-
-    `postfix start` returns after master has initialised (it binds the
-    listener during initialisation), so this normally succeeds at once; it is
-    a check that the bind really happened, not a sleep.
-    """
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        if not _master_running(postfix, conf):
-            return False
-        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=5):
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def start_postfix(postfix: str) -> PostfixInstance:
     """Configure and start a private instance; raise PostfixError with the log on failure.
 
@@ -433,7 +405,7 @@ def start_postfix(postfix: str) -> PostfixInstance:
         # 0755 (nothing secret lives there but the TLS key, which is 0600).
         root = Path(tempfile.mkdtemp(prefix="probe-postfix-")).resolve()
         root.chmod(0o755)
-        port = _free_port()
+        port = free_port()
         try:
             ca_pem = _write_config(root, port)
             conf = root / "etc"
@@ -456,7 +428,8 @@ def start_postfix(postfix: str) -> PostfixInstance:
                     )
             started = _run(postfix, conf, "start")
             instance = PostfixInstance(postfix=postfix, root=root, port=port, ca_pem=ca_pem)
-            if started.returncode == 0 and _wait_listening(port, postfix, conf):
+            alive = partial(_master_running, postfix, conf)
+            if started.returncode == 0 and wait_listening(port, alive):
                 # Let smtpd log the readiness check's disconnect now, so it does
                 # not land in the first test's log window.
                 instance.sessions_since(0, expect=1)

@@ -3,7 +3,9 @@
 `Scripted` runs an asyncio server on 127.0.0.1 with a port of its own and
 lets a test write the conversation as a coroutine over (reader, writer).
 `dialog()` builds the common case: a greeting, a reply per command verb,
-optional STARTTLS with a real certificate. Every byte a client sends is kept
+optional STARTTLS with a real certificate. With `tls=`, the listener itself
+speaks TLS from the first byte (implicit TLS, the port-465 style of RFC 8314),
+and the script runs once the handshake is done. Every byte a client sends is kept
 in `received` so tests can assert what went on the wire (never DATA; QUIT
 sent; nothing at all for bad input).
 """
@@ -16,6 +18,11 @@ import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+# Deadline for a client's TLS handshake on an implicit-TLS listener (asyncio
+# waits 60 s by default): long enough for any loopback client, short enough
+# that a client which never sends a ClientHello is not kept past a test.
+_HANDSHAKE = 10.0
+
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter, "Scripted"], Awaitable[None]]
 
 
@@ -24,13 +31,15 @@ class Scripted:
     script: Script
     host: str = "127.0.0.1"
     port: int = 0
+    tls: ssl.SSLContext | None = None  # implicit TLS: handshake before the script runs
     received: bytearray = field(default_factory=bytearray)
-    connections: int = 0
+    connections: int = 0  # with `tls`, only connections whose handshake succeeded
     server: asyncio.base_events.Server | None = None
     tasks: set[asyncio.Task] = field(default_factory=set)
 
     async def __aenter__(self) -> Scripted:
-        self.server = await asyncio.start_server(self._handle, self.host, self.port)
+        tls_args = {"ssl": self.tls, "ssl_handshake_timeout": _HANDSHAKE} if self.tls else {}
+        self.server = await asyncio.start_server(self._handle, self.host, self.port, **tls_args)
         self.port = self.server.sockets[0].getsockname()[1]
         return self
 

@@ -17,98 +17,36 @@ on a misconfigured server.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import smtplib
 import ssl
-import subprocess
-import sys
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests import dnsserver, postfix
-from tests.contract import CATEGORIES, SEVERITIES, STAGES
 from tests.postfix import PostfixInstance
+from tests.probe_cli import (
+    FULL_DIALOG,
+    Run,
+    assert_well_formed,
+    one_step,
+    only_host,
+    run_cli,
+    stages,
+    steps_of,
+    words_in_order,
+)
 
 postfix_server = postfix.postfix_server
 dns_server = dnsserver.dns_server
 
-REPO = Path(__file__).resolve().parent.parent
 HELO = "probe.test"
 DOMAIN = postfix.MYDOMAIN
 MX_NAME = postfix.MYHOSTNAME
 BANNER = f"{MX_NAME} ESMTP Postfix (Debian/GNU)"
 
-FULL_DIALOG = [
-    "connect", "banner", "ehlo", "help", "starttls", "tls", "ehlo", "mail", "rcpt", "quit",
-]  # fmt: skip
-
 
 # -- running the CLI -----------------------------------------------------------
-
-
-@dataclass
-class Run:
-    """One CLI run: what it printed, how it exited, and what Postfix logged."""
-
-    args: list[str]
-    returncode: int
-    stdout: str
-    stderr: str
-    sessions: list[str]  # smtpd "disconnect from ..." lines for this run
-
-    @property
-    def doc(self) -> dict[str, Any]:
-        """stdout parsed as the one JSON document `--json` promises."""
-        try:
-            return json.loads(self.stdout)
-        except json.JSONDecodeError as exc:
-            pytest.fail(
-                f"stdout is not one JSON document ({exc}).\nargs: {self.args}\n"
-                f"exit: {self.returncode}\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}"
-            )
-
-    def describe(self) -> str:
-        """Everything needed to understand a failed assertion, in one string."""
-        return (
-            f"args: {self.args}\nexit: {self.returncode}\nstdout:\n{self.stdout}\n"
-            f"stderr:\n{self.stderr}\npostfix sessions: {self.sessions}"
-        )
-
-
-def run_cli(server: PostfixInstance, *args: str) -> Run:
-    """Run `python -m probe ARGS` and collect Postfix's view of the sessions it made.
-
-    The log window is marked before the run and closed once every connection
-    Postfix saw in it has disconnected, so each run's server-side record is
-    complete and cannot leak into the next test.
-    """
-    offset = server.quiet_offset()
-    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "80", "LANG": "C.UTF-8"}
-    full_env.pop("FORCE_COLOR", None)
-    argv = [sys.executable, "-m", "probe", *args]
-    proc = subprocess.run(
-        argv,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        stdin=subprocess.DEVNULL,
-        cwd=REPO,
-        env=full_env,
-        timeout=300,
-        check=False,
-    )
-    # Every run here probes one address, so one session. A usage error (64) or
-    # a crash (70) may have connected to nothing: do not wait for a session that
-    # never happened (connections Postfix did log are still awaited).
-    expect = 0 if proc.returncode in (64, 70) else 1
-    sessions = server.sessions_since(offset, expect=expect)
-    return Run(argv[3:], proc.returncode, proc.stdout, proc.stderr, sessions)
 
 
 def probe_json(server: PostfixInstance, *extra: str, rcpts: tuple[str, ...] = ()) -> Run:
@@ -118,26 +56,6 @@ def probe_json(server: PostfixInstance, *extra: str, rcpts: tuple[str, ...] = ()
     for rcpt in rcpts:
         args += ["--rcpt", rcpt]
     return run_cli(server, *args, *extra)
-
-
-def only_host(run: Run) -> dict[str, Any]:
-    doc = run.doc
-    assert len(doc["hosts"]) == 1, run.describe()
-    return doc["hosts"][0]
-
-
-def stages(host: dict[str, Any]) -> list[str]:
-    return [step["stage"] for step in host["steps"]]
-
-
-def steps_of(host: dict[str, Any], stage: str) -> list[dict[str, Any]]:
-    return [step for step in host["steps"] if step["stage"] == stage]
-
-
-def one_step(host: dict[str, Any], stage: str) -> dict[str, Any]:
-    found = steps_of(host, stage)
-    assert len(found) == 1, f"expected one {stage} step, got {stages(host)}"
-    return found[0]
 
 
 def server_counts(run: Run) -> dict[str, str]:
@@ -153,49 +71,6 @@ def assert_quit_and_no_data(run: Run) -> None:
     for line in run.sessions:
         assert " quit=1" in line, f"session did not end with QUIT: {line}\n{run.describe()}"
         assert " data=" not in line and " bdat=" not in line, line
-
-
-def assert_well_formed(run: Run) -> None:
-    """The fixed JSON keys and value domains of CONTRACT.md, for any run."""
-    doc = run.doc
-    for key in (
-        "target",
-        "domain",
-        "domain_unicode",
-        "mx",
-        "hosts",
-        "findings",
-        "outcome",
-        "exit_code",
-    ):
-        assert key in doc, f"missing top-level key {key!r}\n{run.describe()}"
-    assert doc["exit_code"] == run.returncode
-    assert doc["outcome"] in {"ok", "transient", "permanent"}
-    assert {"source", "records"} <= doc["mx"].keys()
-    for finding in doc["findings"]:
-        assert finding["severity"] in {"warning", "error", "info"}
-        assert isinstance(finding["message"], str) and finding["message"]
-    for host in doc["hosts"]:
-        for key in ("host", "address", "port", "preference", "tls", "steps", "outcome", "findings"):
-            assert key in host, f"missing host key {key!r}"
-        assert host["outcome"] in {"ok", "transient", "permanent"}
-        for finding in host["findings"]:
-            assert finding["severity"] in {"warning", "error", "info"}
-        for step in host["steps"]:
-            for key in ("stage", "command", "reply", "elapsed_ms", "annotation", "error"):
-                assert key in step, f"missing step key {key!r} in {step}"
-            assert step["stage"] in STAGES
-            assert isinstance(step["elapsed_ms"], int | float) and step["elapsed_ms"] >= 0
-            reply = step["reply"]
-            if reply is None:
-                continue
-            assert {"code", "enhanced", "lines"} <= reply.keys()
-            annotation = step["annotation"]
-            assert annotation is not None, f"reply without annotation: {step}"
-            assert annotation["category"] in CATEGORIES, annotation
-            assert annotation["severity"] in SEVERITIES, annotation
-            for key in ("title", "meaning", "when", "fix", "source"):
-                assert key in annotation, f"annotation lacks {key!r}: {annotation}"
 
 
 # -- the fixture itself, without probe code ------------------------------------
@@ -672,12 +547,6 @@ def test_address_target(postfix_server: PostfixInstance, dns_server) -> None:
     assert rcpt["command"] == f"RCPT TO:<nobody@{DOMAIN}>"
     assert rcpt["annotation"]["category"] == "user_unknown"
     assert_quit_and_no_data(run)
-
-
-def words_in_order(text: str, output: str) -> bool:
-    """True if the words of `text` appear in `output` in order (other words may sit between)."""
-    words = iter(output.split())
-    return all(any(word == seen for seen in words) for word in text.split())
 
 
 # -- plain output ---------------------------------------------------------------
