@@ -47,7 +47,13 @@ sys.path.insert(0, str(ROOT))
 from bench.loadservers import LoadServers  # noqa: E402
 from bench.loadzone import LoadZone  # noqa: E402
 from bench.profile_summary import py_spy_record, summarize  # noqa: E402
-from bench.runstats import Measured, cpu_split, machine_line, run_measured  # noqa: E402
+from bench.runstats import (  # noqa: E402
+    Measured,
+    add_cpu_options,
+    cpus_from,
+    machine_line,
+    run_measured,
+)
 
 HELO = "bench.example"
 METHODS = ("probe", "floor", "floor-probe", "floor-smtp", "swaks")
@@ -192,10 +198,9 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, metavar="FILE",
                         help="also run probe batch once under py-spy, keep the raw profile in "
                              "FILE and print where the time goes")
-    parser.add_argument("--client-cpu", type=int, default=0)
-    parser.add_argument("--server-cpu", type=int, default=1)
+    add_cpu_options(parser)
     args = parser.parse_args()
-    args.client_cpu, args.server_cpu = cpu_split(args.client_cpu, args.server_cpu)
+    args.client_cpu, args.server_cpu = cpus_from(args)
     wanted = [m.strip() for m in args.only.split(",") if m.strip()]
     unknown = set(wanted) - set(METHODS)
     if unknown:

@@ -8,6 +8,7 @@ child's (and its waited-for descendants'), never the harness's.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
 import platform
@@ -83,3 +84,13 @@ def cpu_split(client: int | None, server: int | None) -> tuple[int | None, int |
     if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
         return None, None
     return client, server
+
+
+def add_cpu_options(parser: argparse.ArgumentParser) -> None:
+    """--client-cpu and --server-cpu (defaults 0 and 1), read back with `cpus_from`."""
+    parser.add_argument("--client-cpu", type=int, default=0, help="pin clients to this CPU")
+    parser.add_argument("--server-cpu", type=int, default=1, help="pin servers to this CPU")
+
+
+def cpus_from(args: argparse.Namespace) -> tuple[int | None, int | None]:
+    return cpu_split(args.client_cpu, args.server_cpu)

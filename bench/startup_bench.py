@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench.loadservers import LoadServers, pin_to  # noqa: E402
 from bench.loadzone import LoadZone  # noqa: E402
 from bench.profile_summary import py_spy_record, summarize  # noqa: E402
-from bench.runstats import cpu_split, machine_line  # noqa: E402
+from bench.runstats import add_cpu_options, cpus_from, machine_line  # noqa: E402
 
 BIN = Path(sys.executable).parent
 IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)")
@@ -142,10 +142,9 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="also profile `probe explain 451` and the one-domain probe with "
                              "py-spy (raw profiles kept in DIR) and print where the time goes")
-    parser.add_argument("--client-cpu", type=int, default=0)
-    parser.add_argument("--server-cpu", type=int, default=1)
+    add_cpu_options(parser)
     args = parser.parse_args()
-    client, server = cpu_split(args.client_cpu, args.server_cpu)
+    client, server = cpus_from(args)
     python, probe = str(BIN / "python"), str(BIN / "probe")
     tool = "hyperfine" if shutil.which("hyperfine") else "a repeat loop"
     print(machine_line())
