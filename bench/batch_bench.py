@@ -65,22 +65,24 @@ class Row:
     domains: int
     ok: int
     sessions: int  # counted by the SMTP server
+    dns_queries: int  # counted by the DNS server
     run: Measured
     server_cpu_s: float
 
     def cells(self) -> list[str]:
-        run = self.run
-        return [self.name, f"{self.domains:,}", f"{self.ok:,}", f"{self.sessions:,}",
-                f"{run.wall_s:.2f}", f"{self.domains / run.wall_s:,.0f}",
-                f"{run.peak_rss_mb:.0f}", f"{run.cpu_s / self.domains * 1000:.2f}",
-                f"{self.domains / run.cpu_s:,.0f}", f"{self.server_cpu_s / run.wall_s * 100:.0f}%"]
+        run, n = self.run, self.domains
+        return [self.name, f"{n:,}", f"{self.ok:,}", f"{self.sessions:,}",
+                f"{self.dns_queries / n:.1f}", f"{run.wall_s:.2f}", f"{n / run.wall_s:,.0f}",
+                f"{run.peak_rss_mb:.0f}", f"{run.cpu_s / n * 1000:.2f}", f"{n / run.cpu_s:,.0f}",
+                f"{self.server_cpu_s / run.wall_s * 100:.0f}%"]
 
 
 OkCounter = Callable[[Measured, Path, dict[str, Any]], int]
 """How many targets a client run got through, from its exit, output and the server's counts."""
 
-HEADER = ["client", "domains", "ok", "SMTP sessions", "wall s", "domains/s", "peak RSS MB",
-          "client CPU ms/domain", "domains per client CPU-s", "server CPU"]
+HEADER = ["client", "domains", "ok", "SMTP sessions", "DNS queries/domain", "wall s",
+          "domains/s", "peak RSS MB", "client CPU ms/domain", "domains per client CPU-s",
+          "server CPU"]
 
 
 class Bench:
@@ -110,7 +112,8 @@ class Bench:
             run = run_measured(argv, cpu=self.client_cpu, stdout=handle)
         stats = self.servers.stats()
         return Row(name, domains, count_ok(run, output, stats),
-                   stats["smtp"].get("sessions", 0), run, stats["cpu_s"] - before)
+                   stats["smtp"].get("sessions", 0), sum(stats["dns"].values()), run,
+                   stats["cpu_s"] - before)
 
     def probe(self, profile: Path | None = None) -> Row:
         """One `probe batch` run; with `profile`, under py-spy (its figures are not kept)."""
@@ -194,7 +197,9 @@ def main() -> None:
                         help=f"comma-separated subset of {', '.join(METHODS)}")
     parser.add_argument("--probe-cmd", default=f"{shlex.quote(sys.executable)} -m probe",
                         help="how to run probe (another checkout: its venv's probe)")
-    parser.add_argument("--probe-args", default="", help="extra arguments for probe batch")
+    parser.add_argument("--probe-args", default="", metavar="ARGS",
+                        help="extra arguments for probe batch, one string: "
+                             "--probe-args=\"--concurrency 200\"")
     parser.add_argument("--profile", type=Path, metavar="FILE",
                         help="also run probe batch once under py-spy, keep the raw profile in "
                              "FILE and print where the time goes")

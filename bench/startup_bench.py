@@ -9,8 +9,8 @@ Run:  uv run python bench/startup_bench.py [--runs 30] [--top 15]
    modules that cost the most, by their own time and by cumulative time.
 2. One domain: `probe d000001.bench.test --json` against the load fixture
    (bench/loadservers.py: DNS and SMTP on loopback, pinned to CPU 1) next to
-   one swaks transaction to the same MX (`--quit-after RCPT`, no DNS). The
-   clients run pinned to CPU 0.
+   one swaks transaction to the same MX (`--quit-after RCPT`, no DNS), and
+   the same import breakdown for the probe. The clients run pinned to CPU 0.
 Ratios are of means. Goals (issue 12): explain <= 3x `python -c pass`;
 one-domain probe <= 2x one swaks transaction.
 """
@@ -179,7 +179,8 @@ def main() -> None:
         sessions = servers.stats()["smtp"].get("sessions", 0)
         print(table(one, one[0]))
         print(f"(the SMTP server counted {sessions} sessions: {len(one)} commands x "
-              f"({args.runs} runs + 3 warm-ups))")
+              f"({args.runs} runs + 3 warm-ups))\n")
+        print(import_costs(["-m", "probe", *commands[-1][1][1:]], args.top))
         print(f"load average after: {os.getloadavg()[0]:.2f}")
         if args.profile is not None:
             args.profile.mkdir(parents=True, exist_ok=True)
