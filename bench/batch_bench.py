@@ -19,13 +19,14 @@ Rows (the same targets for all):
   swaks         `xargs -P 32 swaks --to postmaster@D --server ADDR:PORT --quit-after RCPT`
                 over the first --swaks-domains targets (swaks does no DNS here)
 
-Figures: wall time from exec to exit (interpreter start-up included),
-domains/s = domains / wall, peak RSS of the client process (for swaks, of one
-swaks process: 32 run at once), the client's CPU time per domain and its
+Figures (all from exec to exit, so interpreter start-up is included: use a
+few thousand domains): wall time, domains/s = domains / wall, peak RSS of the
+client process (for swaks, of one swaks process: 32 run at once), DNS queries
+per domain (counted by the server), the client's CPU time per domain and its
 inverse (what one core would do if the client had it to itself: the figure
-least disturbed by other load on the machine), and the servers' CPU as a
-share of the wall time. Probe and floor rows are the best of
---repeat runs (the machine is shared; the best run is the least disturbed).
+least disturbed by other load on the machine), and the servers' CPU as a share
+of the wall time. Probe and floor rows are the best of --repeat runs (the
+machine is shared; the best run is the least disturbed).
 """
 
 from __future__ import annotations
@@ -218,9 +219,10 @@ def main() -> None:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp, LoadServers(zone, cpu=args.server_cpu) as servers:
         bench = Bench(args, servers, Path(tmp))
-        plan = {"probe": bench.probe, "floor": bench.floor,
-                "floor-probe": lambda: bench.floor("probe"),
-                "floor-smtp": lambda: bench.floor(dns=False)}
+        plan: dict[str, Callable[[], Row]] = {
+            "probe": bench.probe, "floor": bench.floor,
+            "floor-probe": lambda: bench.floor("probe"),
+            "floor-smtp": lambda: bench.floor(dns=False)}
         for method in wanted:
             if method == "swaks":
                 if args.swaks_domains > 0:

@@ -109,7 +109,8 @@ def child_server(target: Server, zone: LoadZone, cpu: int | None) -> Iterator[tu
     try:
         if not parent.poll(30):
             raise RuntimeError("server did not start")
-        yield process.pid, parent.recv()
+        assert process.pid is not None
+        yield process.pid, int(parent.recv())
     finally:
         with contextlib.suppress(OSError):
             parent.send("stop")

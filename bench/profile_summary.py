@@ -47,8 +47,10 @@ def package_of(path: str) -> str:
 def is_idle(frame: str) -> bool:
     """The event loop waiting for I/O (py-spy records it only with --idle)."""
     match = FRAME.match(frame)
-    return bool(match) and match.group("path") == "selectors.py" and match.group(
-        "function").endswith((".select", ".poll"))
+    if match is None:
+        return False
+    return match.group("path") == "selectors.py" and match.group("function").endswith(
+        (".select", ".poll"))
 
 
 def py_spy_record(output: Path, rate: int = 250) -> list[str]:

@@ -40,7 +40,7 @@ from bench.loadzone import LoadZone  # noqa: E402
 from bench.profile_summary import py_spy_record, summarize  # noqa: E402
 from bench.runstats import add_cpu_options, cpus_from, machine_line  # noqa: E402
 
-BIN = Path(sys.executable).parent
+BIN = Path(sys.executable).parent  # this venv's scripts: `probe` as a user runs it
 IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)")
 
 
@@ -92,11 +92,11 @@ def table(timings: list[Timing], baseline: Timing) -> str:
     return "\n".join(lines)
 
 
-def import_costs(argv: list[str], top: int) -> str:
+def import_costs(python: str, argv: list[str], top: int) -> str:
     """The costliest imports of one run, from `python -X importtime` (median of 5 runs)."""
     runs: list[dict[str, tuple[int, int, int]]] = []
     for _ in range(5):
-        result = subprocess.run([sys.executable, "-X", "importtime", *argv], check=False,
+        result = subprocess.run([python, "-X", "importtime", *argv], check=False,
                                 capture_output=True, text=True)
         modules = {}
         for line in result.stderr.splitlines():
@@ -142,10 +142,13 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="also profile `probe explain 451` and the one-domain probe with "
                              "py-spy (raw profiles kept in DIR) and print where the time goes")
+    parser.add_argument("--probe", type=Path, default=BIN / "probe",
+                        help="the probe script to time (another checkout: its .venv/bin/probe)")
     add_cpu_options(parser)
     args = parser.parse_args()
     client, server = cpus_from(args)
-    python, probe = str(BIN / "python"), str(BIN / "probe")
+    probe = str(args.probe)
+    python = str(args.probe.parent / "python")  # the interpreter of probe's own venv
     tool = "hyperfine" if shutil.which("hyperfine") else "a repeat loop"
     print(machine_line())
     print(f"timed with {tool}; clients on CPU {client}, servers on CPU {server}\n")
@@ -158,7 +161,7 @@ def main() -> None:
     ], args.runs, client)
     print(table(startup, startup[0]))
     print()
-    print(import_costs(["-m", "probe", "explain", "451"], args.top))
+    print(import_costs(python, ["-m", "probe", "explain", "451"], args.top))
     print()
 
     zone = LoadZone(10, mx_hosts=2)
@@ -180,7 +183,7 @@ def main() -> None:
         print(table(one, one[0]))
         print(f"(the SMTP server counted {sessions} sessions: {len(one)} commands x "
               f"({args.runs} runs + 3 warm-ups))\n")
-        print(import_costs(["-m", "probe", *commands[-1][1][1:]], args.top))
+        print(import_costs(python, ["-m", "probe", *commands[-1][1][1:]], args.top))
         print(f"load average after: {os.getloadavg()[0]:.2f}")
         if args.profile is not None:
             args.profile.mkdir(parents=True, exist_ok=True)
