@@ -289,6 +289,8 @@ def decide(layers: list[Layer]) -> tuple[Layer, Layer | None, str]:
     ordered = sorted(layers, key=lambda lay: lay.rank, reverse=True)
     winner = ordered[0]
     reason = _WIN_REASON.get(winner.kind, winner.kind)
+    if winner.kind == "enhanced" and winner.rank < _SPECIFIC_ENHANCED:
+        reason = "enhanced code names the subject"
     if winner.kind == "generic":
         enhanced = next((lay for lay in ordered if lay.kind == "enhanced"), None)
         if enhanced is not None and enhanced.rank == _SPECIFIC_ENHANCED:
