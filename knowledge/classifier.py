@@ -368,19 +368,34 @@ def classify(
     code: int | None, text: str, stage: str | None, lang: str, enhanced: str | None = None,
     *, rcpt_domain_is_target: bool | None = None,
 ) -> Annotation:
-    """The annotation for a reply; `enhanced` may be given when there is no text."""
+    """The annotation for a reply; `enhanced` may be given when there is no text.
+
+    Only the pattern match depends on the text itself; everything after it is
+    a pure function of the evidence found, so it is cached: a probe or a log
+    repeats the same few (code, stage, enhanced code, pattern) combinations.
+    """
     enh = enhanced or parse_enhanced(text)
     klass = reply_class(code, enh)
+    pat = None
+    if text and klass is not None:
+        pat = pattern_set().match(normalise_text(text), code, klass, stage)
+    return _annotate(code, stage, lang, enh, klass, pat, rcpt_domain_is_target)
+
+
+@lru_cache(maxsize=4096)
+def _annotate(
+    code: int | None, stage: str | None, lang: str, enh: str | None, klass: int | None,
+    pat: Pattern | None, rcpt_domain_is_target: bool | None,
+) -> Annotation:
+    """Weigh the evidence and build the annotation (see the module docstring)."""
     layers = [_class_layer(klass)]
     if code is not None:
         layers.extend(code_layers(code, stage))
     enh_layer = _enhanced_layer(enh, klass) if enh else None
     if enh_layer is not None:
         layers.append(enh_layer)
-    if text and klass is not None:
-        pat = pattern_set().match(normalise_text(text), code, klass, stage)
-        if pat is not None:
-            layers.append(_pattern_layer(pat))
+    if pat is not None:
+        layers.append(_pattern_layer(pat))
     winner, loser, reason = decide(layers)
     context = _context_layer(winner, stage, klass, rcpt_domain_is_target)
     if context is not None:
