@@ -19,7 +19,7 @@ import tomllib
 from pathlib import Path
 
 import knowledge
-from tests.test_corpus import reply_text
+from tests.test_corpus import _stage, reply_text
 
 
 def _entries(paths: list[Path]) -> list[dict]:
@@ -29,11 +29,6 @@ def _entries(paths: list[Path]) -> list[dict]:
         with path.open("rb") as handle:
             entries += [{**e, "file": path.name} for e in tomllib.load(handle).get("reply", [])]
     return entries
-
-
-def _stage(entry: dict) -> str | None:
-    stage = entry.get("stage")
-    return stage if stage and stage != "data" else None
 
 
 def main() -> None:
