@@ -66,7 +66,6 @@ _WIN_REASON = {
     "fallback": "vendor frame",
     "stage": "code at this stage",
     "code": "basic code",
-    "context": "recipient outside the probed domain",
 }
 
 
@@ -322,15 +321,20 @@ def _competes(layer: Layer, winner: Layer) -> bool:
 def _context_layer(
     winner: Layer, stage: str | None, klass: int | None, rcpt_domain_is_target: bool | None
 ) -> Layer | None:
-    """The foreign-recipient rule of `context.toml`, when it applies to this winner."""
-    if rcpt_domain_is_target is not False:
-        return None
-    rule = loader.context()["foreign_rcpt"]
-    if stage not in rule["stages"] or klass not in rule["classes"]:
-        return None
-    if winner.category not in rule["categories"] and winner.kind not in rule["evidence"]:
-        return None
-    return Layer(80, rule, "context:foreign_rcpt", (("context", "foreign_rcpt"),), "context")
+    """The first rule of `context.toml` that applies to this winner, as a layer.
+
+    A rule applies at its stages and reply classes, to a winner of one of its
+    categories or evidence kinds, and - if it says so - only when the caller
+    knows the recipient's domain is not the probed one.
+    """
+    for name, rule in loader.context().items():
+        if rule.get("needs_foreign_rcpt") and rcpt_domain_is_target is not False:
+            continue
+        if stage not in rule["stages"] or klass not in rule["classes"]:
+            continue
+        if winner.category in rule["categories"] or winner.kind in rule.get("evidence", ()):
+            return Layer(80, rule, f"context:{name}", (("context", name),), "context")
+    return None
 
 
 def _matched(winner: Layer, loser: Layer | None, reason: str) -> str:
@@ -399,7 +403,7 @@ def _annotate(
     winner, loser, reason = decide(layers)
     context = _context_layer(winner, stage, klass, rcpt_domain_is_target)
     if context is not None:
-        winner, loser, reason = context, winner, _WIN_REASON["context"]
+        winner, loser, reason = context, winner, str(context.data["reason"])
         layers.append(context)
 
     category = winner.category if winner.category in CATEGORIES else "other"

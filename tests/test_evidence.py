@@ -171,6 +171,8 @@ def _winner_texts(matched: str, code: int, stage: str | None) -> dict | None:
     if kind == "code":
         layers = {lay.matched: lay for lay in code_layers(code, stage)}
         return dict(layers[f"code:{name}"].data)
+    if kind == "context":
+        return dict(loader.context()[name])
     return None
 
 
@@ -190,9 +192,23 @@ def test_every_text_field_comes_from_the_winner(entry: dict) -> None:
 def test_matched_names_the_winner_and_what_it_beat(entry: dict) -> None:
     ann = explain_reply(entry["code"], reply_text(entry["text"]), _stage(entry))
     winner, sep, rest = ann.matched.partition(" over ")
-    assert winner.split(":")[0] in {"pattern", "enhanced", "code", "class"}
+    assert winner.split(":")[0] in {"pattern", "enhanced", "code", "class", "context"}
     assert winner == ann.evidence
     if sep:
         loser, _, reason = rest.partition(" (")
         assert loser.split(":")[0] in {"pattern", "enhanced", "code"}
         assert reason.endswith(")") and len(reason) > 1
+
+
+@pytest.mark.parametrize(("code", "text"), [
+    (550, "No such user"),
+    (517, "Domain does not exist: nowhere.example.\nInvalid domain, see <URL:https://"
+          "datatracker.ietf.org/doc/html/rfc1035>"),
+    (550, "5.1.1 <bob@nowhere.example>... User unknown"),
+])
+def test_an_unknown_address_at_mail_from_is_the_sender(code: int, text: str) -> None:
+    assert explain_reply(code, text).category == "user_unknown"  # no stage: a recipient
+    ann = explain_reply(code, text, "mail")
+    assert ann.category == "sender_rejected"
+    assert ann.matched.startswith("context:unknown_sender over ")
+    assert ann.title == loader.context()["unknown_sender"]["title"]
