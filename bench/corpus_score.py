@@ -38,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
 
     entries = _entries(args.paths)
-    per_file: dict[str, list[int]] = {}
+    per_file: dict[str, list[int]] = {}  # file -> [right, right with stage, total]
     misses = []
     good = good_stage = 0
     for entry in entries:
@@ -46,11 +46,13 @@ def main() -> None:
         plain = knowledge.explain_reply(entry["code"], text)
         staged = knowledge.explain_reply(entry["code"], text, _stage(entry))
         ok = plain.category == entry["category"]
+        ok_stage = staged.category == entry["category"]
         good += ok
-        good_stage += staged.category == entry["category"]
-        row = per_file.setdefault(entry["file"], [0, 0])
+        good_stage += ok_stage
+        row = per_file.setdefault(entry["file"], [0, 0, 0])
         row[0] += ok
-        row[1] += 1
+        row[1] += ok_stage
+        row[2] += 1
         if not ok:
             misses.append(f"  want {entry['category']:<20} got {plain.category:<20} "
                           f"via {plain.matched[:70]:<70} {entry['text'][:90]!r}")
@@ -61,8 +63,8 @@ def main() -> None:
     print(f"lines: {total}")
     print(f"no stage:   {good}/{total} = {100 * good / total:.1f}%")
     print(f"with stage: {good_stage}/{total} = {100 * good_stage / total:.1f}%")
-    for name, (k, n) in sorted(per_file.items()):
-        print(f"  {name:<28} {k:>4}/{n:<4}")
+    for name, (k, ks, n) in sorted(per_file.items()):
+        print(f"  {name:<28} {k:>4}/{n:<4} with stage {ks:>4}/{n:<4}")
     if args.misses:
         print("\n".join(misses))
 
