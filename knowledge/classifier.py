@@ -1,24 +1,44 @@
 """Turning a reply (code, text, stage) into an Annotation.
 
-Evidence is gathered as layers, each with a rank; the highest rank wins and
-supplies the category and the texts. From weakest to strongest:
+Every piece of evidence about a reply is a layer with a kind and a rank. From
+weakest to strongest:
 
-    0  the first digit of the code (RFC 5321 §4.2.1: unknown codes are read by
-       their first digit) - always present, so classification never fails
-    10 an enhanced code on a 2xx/3xx reply (success details never outrank the code)
-    20 the basic code alone
-    30 a vague enhanced code (X.Y.0, or an unknown detail read by its subject)
-    40 the basic code at this stage ("550 at MAIL" is about the sender)
-    45 a fallback pattern: a vendor's generic frame ("Recipient address
-       rejected: ...") that says a restriction fired but not which one
-    50 a specific enhanced code ("5.1.1")
-    60 a text pattern of a real server
-    70 a stage rule marked authoritative (any reply to HELP is about HELP)
+    0  class     the first digit of the code (RFC 5321 §4.2.1: unknown codes are
+                 read by their first digit) - always present, so classification
+                 never fails
+    10 enhanced  an enhanced code on a 2xx/3xx reply (success details never
+                 outrank the code)
+    20 code      the basic code alone
+    30 enhanced  a vague enhanced code (X.Y.0, or an unknown detail read by its subject)
+    40 stage     the basic code at this stage ("550 at MAIL" is about the sender)
+    45 fallback  a vendor's frame ("Recipient address rejected: ...") that says a
+                 restriction fired but not which one
+    50 enhanced  a specific enhanced code ("5.1.1")
+    55 generic   vendor-neutral wording ("mailbox full", "blocked using")
+    60 vendor    wording one vendor or product sends
+    70 stage     a stage rule marked authoritative (any reply to HELP is about HELP)
 
-`when` may come from a weaker layer when the winner has none (patterns and
-enhanced codes rarely say when you meet them; the basic code at its stage does).
+The strongest layer wins, with one exception that keeps vague wording from
+talking over a precise code: generic wording never overrides a specific
+enhanced code that names a different RFC 3463 subject. "450 4.2.1 Mailbox
+temporarily unavailable" is about a mailbox (X.2), so the generic "temporarily
+unavailable = service unavailable" loses to 4.2.1, while "locked by another
+process" is mailbox wording and refines it. X.Y.0 and catch-all codes (X.7.1,
+which MTAs attach to any access-table rejection) name only a class of
+problem, so wording of any subject refines them. Which subjects a category
+belongs to is data (`categories.toml`); a pattern may list its own.
+
+Every text field comes from the winner. `when` may come from a weaker layer only
+when the winner has none and that layer agrees with it (same category, or the
+enhanced code's subject for the winner's subjects), else from the category's
+own `when`. The standard a pattern's source is completed with must agree too.
 Afterwards the stage policy of `codes.toml` may cap the severity (replies to
-HELP and VRFY are informational; 5xx to EHLO only means "fall back to HELO").
+HELP and VRFY are informational; 5xx to EHLO only means "fall back to HELO"),
+and the caller's context may reinterpret a vague refusal (`context.toml`).
+
+`Annotation.matched` names the winner and, when a weaker layer of another
+category lost to it, that layer and why: "enhanced:4.2.1 over
+pattern:generic-service-unavailable (different subject)".
 """
 
 from __future__ import annotations
@@ -35,17 +55,38 @@ from .patterns import Pattern, normalise_text, pattern_set
 
 _TEXT_FIELDS = ("title", "meaning", "when", "fix", "fix_admin")
 _SEVERITY_RANK = {name: i for i, name in enumerate(SEVERITIES)}
+_SPECIFIC_ENHANCED = 50  # rank of a specific enhanced code on a 4xx/5xx reply
+
+# Why a winner of this kind beats weaker evidence of another category.
+_WIN_REASON = {
+    "stage_rule": "stage rule",
+    "vendor": "vendor wording",
+    "generic": "wording names the cause",
+    "enhanced": "enhanced code is more specific",
+    "fallback": "vendor frame",
+    "stage": "code at this stage",
+    "code": "basic code",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Layer:
-    """One piece of evidence: its rank, its data and where translations live."""
+    """One piece of evidence: its kind, rank, data and where translations live.
+
+    `subjects` are the RFC 3463 subjects the evidence speaks for: an enhanced
+    code's own subject, a pattern's (or its category's), nothing for the rest.
+    """
 
     rank: int
     data: Mapping[str, Any]
     matched: str
     tr_paths: tuple[tuple[str, ...], ...]
-    is_pattern: bool = False
+    kind: str
+    subjects: frozenset[int] = frozenset()
+
+    @property
+    def category(self) -> str:
+        return str(self.data.get("category", ""))
 
 
 def reply_class(code: int | None, enhanced: str | None) -> int | None:
@@ -62,7 +103,7 @@ def reply_class(code: int | None, enhanced: str | None) -> int | None:
 def _class_layer(klass: int | None) -> Layer:
     classes = loader.codes()["class"]
     key = str(klass) if klass is not None and str(klass) in classes else "invalid"
-    return Layer(0, classes[key], f"class:{key}", (("class", key),))
+    return Layer(0, classes[key], f"class:{key}", (("class", key),), "class")
 
 
 @lru_cache(maxsize=1024)
@@ -76,13 +117,14 @@ def code_layers(code: int, stage: str | None) -> tuple[Layer, ...]:
     if not isinstance(entry, dict):
         return ()
     base = {k: v for k, v in entry.items() if k != "stage"}
-    layers = [Layer(20, base, f"code:{code}", (("code", str(code)),))]
+    layers = [Layer(20, base, f"code:{code}", (("code", str(code)),), "code")]
     override = entry.get("stage", {}).get(stage) if stage else None
     if override:
-        rank = 70 if override.get("authoritative") else 40
+        authoritative = bool(override.get("authoritative"))
         layers.append(Layer(
-            rank, {**base, **override}, f"code:{code}@{stage}",
+            70 if authoritative else 40, {**base, **override}, f"code:{code}@{stage}",
             (("code", str(code)), ("code", str(code), "stage", str(stage))),
+            "stage_rule" if authoritative else "stage",
         ))
     return tuple(layers)
 
@@ -111,11 +153,21 @@ def _enhanced_layer(enhanced: str, klass: int | None) -> Layer | None:
         return None
     entry, key, specific = found
     # Success details (2.1.5, 2.6.0) never outrank the basic code.
-    rank = (50 if specific else 30) if klass in (4, 5) else 10
-    tr_key = ("subject", key.split(".")[1]) if key.endswith(".x") else ("enhanced", key)
-    return Layer(rank, entry, f"enhanced:{enhanced}", (tr_key,))
+    rank = (_SPECIFIC_ENHANCED if specific else 30) if klass in (4, 5) else 10
+    subject = int(key.split(".")[1])
+    tr_key = ("subject", str(subject)) if key.endswith(".x") else ("enhanced", key)
+    return Layer(rank, entry, f"enhanced:{enhanced}", (tr_key,), "enhanced",
+                 frozenset({subject}))
 
 
+@lru_cache(maxsize=64)
+def category_subjects(category: str) -> frozenset[int]:
+    """The enhanced-code subjects replies of `category` carry (`categories.toml`)."""
+    entry = loader.categories().get(category, {})
+    return frozenset(int(s) for s in entry.get("subjects", ()))
+
+
+@lru_cache(maxsize=2048)
 def _pattern_layer(pat: Pattern) -> Layer:
     data = {
         "title": pat.title, "meaning": pat.meaning, "when": pat.when, "fix": pat.fix,
@@ -124,8 +176,14 @@ def _pattern_layer(pat: Pattern) -> Layer:
     }
     if pat.severity:
         data["severity"] = pat.severity
-    rank = 45 if pat.fallback else 60
-    return Layer(rank, data, f"pattern:{pat.id}", (("pattern", pat.id),), is_pattern=True)
+    if pat.fallback:
+        rank, kind = 45, "fallback"
+    elif pat.generic:
+        rank, kind = 55, "generic"
+    else:
+        rank, kind = 60, "vendor"
+    subjects = pat.subjects if pat.subjects is not None else category_subjects(pat.category)
+    return Layer(rank, data, f"pattern:{pat.id}", (("pattern", pat.id),), kind, subjects)
 
 
 def _translated(layer: Layer, lang: str) -> dict[str, Any]:
@@ -137,21 +195,38 @@ def _translated(layer: Layer, lang: str) -> dict[str, Any]:
     return merged
 
 
-def _subject_when_layer(layers: list[Layer]) -> list[Layer]:
-    """The enhanced code's subject (X.7.x ...) as a source of `when` only.
+def _subjects_of(layer: Layer) -> frozenset[int]:
+    """The subjects a winner speaks for: its own, else its category's."""
+    return layer.subjects or category_subjects(layer.category)
 
-    Ranked just above the first-digit fallback: "5.7.26" pasted alone should
-    say when security/policy replies come, not when any 5xx does; a real
-    basic code, at its stage, still says it better.
+
+def _agreeing_when(layers: list[Layer], winner: Layer) -> Layer:
+    """The layer `when` comes from when the winner has none.
+
+    Only evidence that agrees with the winner may say when you meet the reply:
+    a layer of the same category (strongest first), then the enhanced code's
+    subject if it is one of the winner's subjects, then the category itself.
+    "Mailbox full" under 452 must not borrow 452's "at MAIL FROM with a SIZE
+    parameter" - that sentence is about another cause.
     """
+    category = winner.category
+    for layer in sorted(layers, key=lambda lay: lay.rank, reverse=True):
+        if layer is not winner and layer.category == category and _has_when(layer.data):
+            return layer
+    subjects = _subjects_of(winner)
     for layer in layers:
-        if layer.matched.startswith("enhanced:"):
-            parts = split_enhanced(layer.matched.removeprefix("enhanced:"))
-            subject = loader.enhanced()["subject"].get(str(parts[1])) if parts else None
-            if subject and subject.get("when"):
-                return [Layer(5, {"when": subject["when"]}, "subject",
-                              (("subject", str(parts[1])),))]  # type: ignore[index]
-    return []
+        if layer.kind == "enhanced" and layer.subjects & subjects:
+            subject = next(iter(layer.subjects))
+            entry = loader.enhanced()["subject"].get(str(subject))
+            if entry and _has_when(entry) and subject != 0:
+                return Layer(5, entry, "subject", (("subject", str(subject)),), "subject",
+                             layer.subjects)
+    entry = loader.categories().get(category, loader.categories()["other"])
+    return Layer(1, entry, f"category:{category}", (("category", category),), "category")
+
+
+def _has_when(data: Mapping[str, Any]) -> bool:
+    return bool(str(data.get("when", "")).strip())
 
 
 def _texts(layers: list[Layer], winner: Layer, lang: str) -> tuple[dict[str, str], str]:
@@ -164,12 +239,8 @@ def _texts(layers: list[Layer], winner: Layer, lang: str) -> tuple[dict[str, str
     english = {f: str(winner.data.get(f, "")).strip() for f in _TEXT_FIELDS}
     when_layer = winner
     if not english["when"]:
-        candidates = [*layers, *_subject_when_layer(layers)]
-        for layer in sorted(candidates, key=lambda lay: lay.rank, reverse=True):
-            if str(layer.data.get("when", "")).strip():
-                when_layer = layer
-                english["when"] = str(layer.data["when"]).strip()
-                break
+        when_layer = _agreeing_when(layers, winner)
+        english["when"] = str(when_layer.data.get("when", "")).strip()
     if lang == i18n.DEFAULT_LANG:
         return english, lang
     tr = _translated(winner, lang)
@@ -196,49 +267,152 @@ def _apply_stage_policy(
     if klass in policy.get("force_classes", ()) and policy.get("force_category"):
         category = policy["force_category"]
     cap = policy.get("severity_cap")
+    is_pattern = winner.kind in ("vendor", "generic", "fallback")
     applies = klass in policy.get("cap_classes", (2, 3, 4, 5)) and (
-        policy.get("cap_patterns", True) or not winner.is_pattern
+        policy.get("cap_patterns", True) or not is_pattern
     )
     if cap and applies and _SEVERITY_RANK[severity] > _SEVERITY_RANK[cap]:
         severity = cap
     return category, severity
 
 
+def decide(layers: list[Layer]) -> tuple[Layer, Layer | None, str]:
+    """(winner, strongest loser of another category, why the winner won).
+
+    The strongest layer wins, except that generic wording gives way to a
+    specific enhanced code of a reply failure (4xx/5xx) that names a subject
+    the wording does not belong to. Vague codes (X.Y.0, unknown details) and
+    catch-all ones (X.7.1, which MTAs attach to any policy rejection) only
+    name a class of problem, so wording of any subject refines them.
+    """
+    ordered = sorted(layers, key=lambda lay: lay.rank, reverse=True)
+    winner = ordered[0]
+    reason = _WIN_REASON.get(winner.kind, winner.kind)
+    if winner.kind == "enhanced" and winner.rank < _SPECIFIC_ENHANCED:
+        reason = "enhanced code names the subject"
+    if winner.kind == "generic":
+        enhanced = next((lay for lay in ordered if lay.kind == "enhanced"), None)
+        if enhanced is not None and enhanced.rank == _SPECIFIC_ENHANCED:
+            same = bool(enhanced.subjects & winner.subjects)
+            if not same and not enhanced.data.get("catch_all"):
+                return enhanced, winner, "different subject"
+            if enhanced.category != winner.category:
+                reason = "same subject" if same else "catch-all code"
+    beaten = next((lay for lay in ordered if _competes(lay, winner)), None)
+    return winner, beaten, reason
+
+
+def _competes(layer: Layer, winner: Layer) -> bool:
+    """Whether `layer` is evidence worth naming as beaten by `winner`.
+
+    The class digit and success details never compete, evidence that says
+    only "other" claims no cause, and the basic code is not beaten by its own
+    stage entry; the rest are named when they would have said another category.
+    """
+    if layer is winner or layer.kind == "class" or layer.rank <= 10:
+        return False
+    if layer.category == "other":
+        return False
+    if layer.kind == "code" and winner.kind in ("stage", "stage_rule"):
+        return False
+    return layer.category != winner.category
+
+
+def _context_layer(
+    winner: Layer, stage: str | None, klass: int | None, rcpt_domain_is_target: bool | None
+) -> Layer | None:
+    """The first rule of `context.toml` that applies to this winner, as a layer.
+
+    A rule applies at its stages and reply classes, to a winner of one of its
+    categories or evidence kinds, and - if it says so - only when the caller
+    knows the recipient's domain is not the probed one.
+    """
+    for name, rule in loader.context().items():
+        if rule.get("needs_foreign_rcpt") and rcpt_domain_is_target is not False:
+            continue
+        if stage not in rule["stages"] or klass not in rule["classes"]:
+            continue
+        if winner.category in rule["categories"] or winner.kind in rule.get("evidence", ()):
+            return Layer(80, rule, f"context:{name}", (("context", name),), "context")
+    return None
+
+
+def _matched(winner: Layer, loser: Layer | None, reason: str) -> str:
+    if loser is None:
+        return winner.matched
+    return f"{winner.matched} over {loser.matched} ({reason})"
+
+
+def _source(winner: Layer, layers: list[Layer]) -> str:
+    """The winner's source, completed with the standard that defines the code.
+
+    A vendor's wording explains the case; the enhanced or basic code's
+    standard still defines the code - but only a standard that agrees with the
+    winner is named, so a source never points at an unrelated definition.
+    """
+    source = str(winner.data.get("source", ""))
+    if winner.kind not in ("vendor", "generic", "fallback"):
+        return source
+    subjects = _subjects_of(winner)
+    standards = sorted((lay for lay in layers if lay.kind in ("stage", "code", "class")),
+                       key=lambda lay: lay.rank, reverse=True)
+    standards[:0] = [lay for lay in layers if lay.kind == "enhanced"]  # the most precise standard
+    for layer in standards:
+        agrees = layer.category == winner.category or (
+            layer.kind == "enhanced" and bool(layer.subjects & subjects))
+        if agrees:
+            extra = str(layer.data.get("source", ""))
+            if extra and extra not in source:
+                return f"{source}; {extra}" if source else extra
+            break
+    return source
+
+
 def classify(
-    code: int | None, text: str, stage: str | None, lang: str, enhanced: str | None = None
+    code: int | None, text: str, stage: str | None, lang: str, enhanced: str | None = None,
+    *, rcpt_domain_is_target: bool | None = None,
 ) -> Annotation:
-    """The annotation for a reply; `enhanced` may be given when there is no text."""
+    """The annotation for a reply; `enhanced` may be given when there is no text.
+
+    Only the pattern match depends on the text itself; everything after it is
+    a pure function of the evidence found, so it is cached: a probe or a log
+    repeats the same few (code, stage, enhanced code, pattern) combinations.
+    """
     enh = enhanced or parse_enhanced(text)
     klass = reply_class(code, enh)
+    pat = None
+    if text and klass is not None:
+        pat = pattern_set().match(normalise_text(text), code, klass, stage)
+    return _annotate(code, stage, lang, enh, klass, pat, rcpt_domain_is_target)
+
+
+@lru_cache(maxsize=4096)
+def _annotate(
+    code: int | None, stage: str | None, lang: str, enh: str | None, klass: int | None,
+    pat: Pattern | None, rcpt_domain_is_target: bool | None,
+) -> Annotation:
+    """Weigh the evidence and build the annotation (see the module docstring)."""
     layers = [_class_layer(klass)]
     if code is not None:
         layers.extend(code_layers(code, stage))
     enh_layer = _enhanced_layer(enh, klass) if enh else None
     if enh_layer is not None:
         layers.append(enh_layer)
-    if text and klass is not None:
-        pat = pattern_set().match(normalise_text(text), code, klass, stage)
-        if pat is not None:
-            layers.append(_pattern_layer(pat))
-    winner = max(layers, key=lambda lay: lay.rank)  # ties: the earlier (weaker-kind) layer
+    if pat is not None:
+        layers.append(_pattern_layer(pat))
+    winner, loser, reason = decide(layers)
+    context = _context_layer(winner, stage, klass, rcpt_domain_is_target)
+    if context is not None:
+        winner, loser, reason = context, winner, str(context.data["reason"])
+        layers.append(context)
 
-    category = str(winner.data.get("category", "other"))
-    if category not in CATEGORIES:
-        category = "other"
+    category = winner.category if winner.category in CATEGORIES else "other"
     severity = str(winner.data.get("severity") or _default_severity(klass))
     if severity not in SEVERITIES:
         severity = _default_severity(klass)
     category, severity = _apply_stage_policy(stage, klass, winner, category, severity)
 
     texts, used_lang = _texts(layers, winner, lang)
-    source = str(winner.data.get("source", ""))
-    if winner.is_pattern:
-        # A vendor's wording explains the case; the standard still defines the code.
-        standard = enh_layer if enh_layer is not None else max(
-            (lay for lay in layers if not lay.is_pattern), key=lambda lay: lay.rank)
-        extra = str(standard.data.get("source", ""))
-        if extra and extra not in source:
-            source = f"{source}; {extra}" if source else extra
     enhanced_title = ""
     if enh_layer is not None:
         enhanced_title = str(enh_layer.data.get("title", ""))
@@ -251,8 +425,8 @@ def classify(
         meaning=texts["meaning"],
         when=texts["when"],
         fix=texts["fix"],
-        source=source,
-        matched=winner.matched,
+        source=_source(winner, layers),
+        matched=_matched(winner, loser, reason),
         code=code,
         enhanced=enh,
         enhanced_title=enhanced_title,
@@ -262,8 +436,15 @@ def classify(
     )
 
 
-def explain_reply(code: int, text: str, stage: str | None = None, lang: str = "en") -> Annotation:
+def explain_reply(
+    code: int, text: str, stage: str | None = None, lang: str = "en",
+    *, rcpt_domain_is_target: bool | None = None,
+) -> Annotation:
     """Explain one reply. `text` is its lines joined with "\\n", without the code prefix.
+
+    `rcpt_domain_is_target` is what a live probe knows about a RCPT TO: False
+    when the recipient's domain is not the probed one (a relay test), so a
+    vague refusal of it reads as relaying denied; None when unknown.
 
     Never raises for odd input: an unknown code falls back to its first digit,
     an impossible one (e.g. 199 or 600) to an "invalid reply" explanation.
@@ -274,7 +455,8 @@ def explain_reply(code: int, text: str, stage: str | None = None, lang: str = "e
         code = int(code)
     except (TypeError, ValueError):
         code = 0
-    return classify(code, text, stage or None, lang)
+    return classify(code, text, stage or None, lang,
+                    rcpt_domain_is_target=rcpt_domain_is_target)
 
 
 def explain_success(stage: str, lang: str = "en") -> Annotation:
@@ -298,10 +480,10 @@ def explain_error(kind: str, stage: str, lang: str = "en") -> Annotation:
     if override:
         layer = Layer(
             40, {**base, **override}, f"error:{matched_kind}@{stage}",
-            (("error", matched_kind), ("error", matched_kind, "stage", stage)),
+            (("error", matched_kind), ("error", matched_kind, "stage", stage)), "error",
         )
     else:
-        layer = Layer(20, base, f"error:{matched_kind}", (("error", matched_kind),))
+        layer = Layer(20, base, f"error:{matched_kind}", (("error", matched_kind),), "error")
     texts, used_lang = _texts([layer], layer, lang)
     category = str(layer.data.get("category", "other"))
     severity = str(layer.data.get("severity", "transient"))

@@ -36,6 +36,18 @@ def enhanced() -> dict[str, Any]:
 
 
 @cache
+def categories() -> dict[str, Any]:
+    """`categories.toml`: per category, its enhanced-code subjects and a `when`."""
+    return _read(ROOT / "categories.toml")
+
+
+@cache
+def context() -> dict[str, Any]:
+    """`context.toml`: rules that use what the caller knows about the command."""
+    return _read(ROOT / "context.toml")
+
+
+@cache
 def errors() -> dict[str, Any]:
     """`errors.toml`: failed steps that produced no reply, by kind and stage."""
     return _read(ROOT / "errors.toml")

@@ -26,8 +26,11 @@ SEVERITIES: tuple[str, ...] = ("ok", "info", "warning", "transient", "permanent"
 class Annotation:
     """What a reply (or a failed step) means and what to do about it.
 
-    `matched` names the evidence that decided it, most specific first:
-    "pattern:<id>", "enhanced:<x.y.z>", "code:<nnn>@<stage>" or "code:<nnn>".
+    `matched` names the evidence that decided it - "pattern:<id>",
+    "enhanced:<x.y.z>", "code:<nnn>@<stage>", "code:<nnn>", "class:<n>",
+    "context:<rule>" or "error:<kind>" - and, when weaker evidence of another
+    category lost to it, which and why:
+    "enhanced:4.2.1 over pattern:generic-service-unavailable (different subject)".
     """
 
     category: str
@@ -44,6 +47,11 @@ class Annotation:
     fix_admin: str = ""
     doc_url: str = ""
     lang: str = "en"
+
+    @property
+    def evidence(self) -> str:
+        """The winning evidence alone, e.g. "pattern:postfix-user-unknown"."""
+        return self.matched.split(" ", 1)[0]
 
 
 @dataclass(frozen=True)

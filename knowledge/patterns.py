@@ -52,7 +52,12 @@ class Pattern:
     source: str
     priority: int
     order: int
-    fallback: bool = False  # a generic frame: loses to specific enhanced codes
+    # A vendor's frame that names no cause: loses to specific enhanced codes.
+    fallback: bool = False
+    # Vendor-neutral wording: never overrides an enhanced code of another subject.
+    generic: bool = False
+    # RFC 3463 subjects whose enhanced codes it may refine; None = its category's.
+    subjects: frozenset[int] | None = None
 
     def rank(self) -> tuple[int, int, int]:
         """Sort key of the winner rule: priority, then regex length, then load order."""
@@ -146,6 +151,9 @@ def _build(raw: dict[str, Any], defaults: dict[str, Any], path: Path, order: int
     for field in ("title", "meaning", "fix"):
         if not str(raw.get(field, "")).strip():
             raise ValueError(f"{pid}: empty {field}")
+    subjects = raw.get("subjects")
+    if subjects is not None and not set(subjects) <= set(range(8)):
+        raise ValueError(f"{pid}: subjects must be RFC 3463 subjects 0-7, not {subjects!r}")
     codes = _int_set(raw.get("codes"))
     classes = _int_set(raw.get("classes"))
     if classes is None:
@@ -172,6 +180,8 @@ def _build(raw: dict[str, Any], defaults: dict[str, Any], path: Path, order: int
         priority=int(raw.get("priority", defaults.get("priority", 50))),
         order=order,
         fallback=bool(raw.get("fallback", False)),
+        generic=bool(raw.get("generic", defaults.get("generic", False))),
+        subjects=_int_set(raw.get("subjects")),
     )
 
 

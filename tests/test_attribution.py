@@ -40,7 +40,7 @@ def test_vendor_patterns_stay_with_their_vendor():
         for reply in tomllib.loads(path.read_text())["reply"]:
             text = re.sub(r"(?m)^\d{3}[ -]", "", reply["text"])
             stage = reply.get("stage") if reply.get("stage") != "data" else None
-            matched = explain_reply(reply["code"], text, stage).matched
+            matched = explain_reply(reply["code"], text, stage).evidence
             winner = owner.get(matched.removeprefix("pattern:"))
             if winner and winner not in SHARED and winner != vendor \
                     and (vendor, winner) not in ALLOWED:

@@ -134,7 +134,7 @@ def test_leaving_a_file_out_removes_its_patterns() -> None:
         assert not any(p.source_file == "microsoft.toml" for p in pset.patterns)
         ann = knowledge.explain_reply(
             550, "5.7.606 Access denied, banned sending IP [192.0.2.1]", "rcpt")
-        assert not ann.matched.startswith("pattern:microsoft-")
+        assert not ann.evidence.startswith("pattern:microsoft-")
 
 
 needs_corpus = pytest.mark.skipif(not CORPUS, reason="no corpus")

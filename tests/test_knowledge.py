@@ -204,7 +204,7 @@ def test_stage_aware_rules(code, text, stage, category, severity) -> None:
 def test_postfix_replies(code, text, category, pattern) -> None:
     ann = explain_reply(code, text, "rcpt")
     assert ann.category == category
-    assert ann.matched == f"pattern:{pattern}"
+    assert ann.evidence == f"pattern:{pattern}"
     assert "Postfix" in ann.source
 
 
@@ -213,16 +213,16 @@ def test_matching_ignores_case_whitespace_and_variable_parts() -> None:
                       "User unknown in local recipient table", "rcpt")
     b = explain_reply(550, "5.1.1 <zz9@other.example>:  RECIPIENT ADDRESS REJECTED:\n"
                       "USER   unknown in LOCAL recipient\ttable", "rcpt")
-    assert a.matched == b.matched == "pattern:postfix-user-unknown"
+    assert a.evidence == b.evidence == "pattern:postfix-user-unknown"
 
 
 def test_evidence_order_pattern_enhanced_stage_code_class() -> None:
-    assert explain_reply(550, "5.7.1 Relay access denied", "rcpt").matched.startswith("pattern:")
-    assert explain_reply(550, "5.7.1 go away", "rcpt").matched == "enhanced:5.7.1"
-    assert explain_reply(550, "5.0.0 go away", "rcpt").matched == "code:550@rcpt"
-    assert explain_reply(550, "go away", None).matched == "code:550"
+    assert explain_reply(550, "5.7.1 Relay access denied", "rcpt").evidence.startswith("pattern:")
+    assert explain_reply(550, "5.7.1 go away", "rcpt").evidence == "enhanced:5.7.1"
+    assert explain_reply(550, "5.0.0 go away", "rcpt").evidence == "code:550@rcpt"
+    assert explain_reply(550, "go away", None).evidence == "code:550"
     unknown = explain_reply(559, "go away", None)
-    assert unknown.matched == "class:5"
+    assert unknown.evidence == "class:5"
     assert unknown.severity == "permanent"
     assert explain_reply(429, "", None).severity == "transient"
 
@@ -319,7 +319,7 @@ def test_explain_text_postfix_log_line_gives_the_stage() -> None:
     )
     assert found.code == 550
     assert found.stage == "rcpt"
-    assert found.annotation.matched == "pattern:postfix-user-unknown"
+    assert found.annotation.evidence == "pattern:postfix-user-unknown"
 
 
 def test_explain_text_bounce_with_folded_lines_and_dsn_counts_once() -> None:

@@ -1,0 +1,70 @@
+"""The held-back batches: real replies the knowledge base is never tuned on.
+
+tests/heldout/ holds labelled lines in the tests/corpus/ format that were
+scored before any knowledge change and are kept out of tuning, so their score
+stays an honest estimate for replies nobody wrote a rule for (the corpus
+score is 100% by construction). Nothing here may be "fixed" by editing
+knowledge/ to suit these lines: a change made for them spends the estimate.
+Add new lines to a new batch instead, and record its before-tuning score in
+bench/README.md.
+
+Run with -s to see the numbers:  uv run pytest tests/test_heldout.py -q -s
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import knowledge
+from knowledge.model import CATEGORIES
+
+from .test_corpus import KNOWN_FIELDS, _stage, reply_text
+
+HELDOUT_DIR = Path(__file__).parent / "heldout"
+# The scores measured when each batch was frozen, less a small margin: a change
+# that makes the classifier worse on unseen replies fails here.
+FLOOR_NO_STAGE = 0.65
+FLOOR_WITH_STAGE = 0.75
+
+
+def _load() -> list[dict]:
+    entries = []
+    for path in sorted(HELDOUT_DIR.glob("*.toml")):
+        with path.open("rb") as handle:
+            entries += [{**e, "file": path.name} for e in tomllib.load(handle).get("reply", [])]
+    return entries
+
+
+HELDOUT = _load()
+
+
+def test_heldout_lines_are_well_formed_and_not_in_the_corpus() -> None:
+    from .test_corpus import CORPUS
+
+    corpus = {" ".join(e["text"].split()).lower() for e in CORPUS}
+    assert HELDOUT
+    for entry in HELDOUT:
+        assert set(entry) <= KNOWN_FIELDS, entry
+        assert entry["category"] in CATEGORIES, entry
+        assert str(entry["source"]).strip(), entry
+        assert int(entry["text"][:3]) == entry["code"], entry
+        assert " ".join(entry["text"].split()).lower() not in corpus, entry["text"]
+
+
+@pytest.mark.parametrize(("with_stage", "floor"), [(False, FLOOR_NO_STAGE),
+                                                   (True, FLOOR_WITH_STAGE)])
+def test_heldout_accuracy(with_stage: bool, floor: float,
+                          capsys: pytest.CaptureFixture[str]) -> None:
+    good = 0
+    for entry in HELDOUT:
+        stage = _stage(entry) if with_stage else None
+        ann = knowledge.explain_reply(entry["code"], reply_text(entry["text"]), stage)
+        good += ann.category == entry["category"]
+    total = len(HELDOUT)
+    with capsys.disabled():
+        print(f"\nheld-back accuracy ({'with' if with_stage else 'no'} stage): "
+              f"{good}/{total} = {100 * good / total:.1f}%")
+    assert good / total >= floor
