@@ -104,6 +104,22 @@ def enhanced_entry(enhanced: str) -> tuple[Mapping[str, Any], str, bool] | None:
     return None
 
 
+def enhanced_registered(enhanced: str) -> bool:
+    """True when the registry lists the code's subject and detail (X.1.1, not X.1.99)."""
+    parts = split_enhanced(enhanced)
+    return parts is not None and f"X.{parts[1]}.{parts[2]}" in loader.enhanced()["code"]
+
+
+def _unregistered_title(layer: Layer | None, lang: str) -> str:
+    """The words an unregistered code gets instead of a title it does not have."""
+    data = dict(loader.enhanced()["unregistered"])
+    data.update(i18n.text_entry(lang, ("unregistered",)) or {})
+    if layer is None:
+        return str(data["title"])
+    subject = str((_translated(layer, lang) or layer.data).get("title", ""))
+    return str(data["title_subject"]).format(subject=subject)
+
+
 @lru_cache(maxsize=1024)
 def _enhanced_layer(enhanced: str, klass: int | None) -> Layer | None:
     found = enhanced_entry(enhanced)
@@ -244,6 +260,11 @@ def classify(
         enhanced_title = str(enh_layer.data.get("title", ""))
         if used_lang != i18n.DEFAULT_LANG:
             enhanced_title = str(_translated(enh_layer, lang).get("title", enhanced_title))
+    registered: bool | None = None
+    if enh:
+        registered = enhanced_registered(enh)
+        if not registered:
+            enhanced_title = _unregistered_title(enh_layer, lang)
     return Annotation(
         category=category,
         severity=severity,
@@ -259,6 +280,7 @@ def classify(
         fix_admin=texts["fix_admin"],
         doc_url=str(winner.data.get("doc_url", "")),
         lang=used_lang,
+        enhanced_registered=registered,
     )
 
 

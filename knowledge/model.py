@@ -20,6 +20,8 @@ class Annotation:
 
     `matched` names the evidence that decided it, most specific first:
     "pattern:<id>", "enhanced:<x.y.z>", "code:<nnn>@<stage>" or "code:<nnn>".
+    `enhanced_registered` is False for an enhanced code the IANA registry does
+    not list (5.9.9), True for a listed one, None when there is no code.
     """
 
     category: str
@@ -36,6 +38,7 @@ class Annotation:
     fix_admin: str = ""
     doc_url: str = ""
     lang: str = "en"
+    enhanced_registered: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ def _annotation_json(ann: Annotation) -> dict[str, Any]:
         "meaning": ann.meaning, "when": ann.when, "fix": ann.fix, "source": ann.source,
         "fix_admin": ann.fix_admin, "doc_url": ann.doc_url, "matched": ann.matched,
         "enhanced_title": ann.enhanced_title, "lang": ann.lang,
+        "enhanced_registered": ann.enhanced_registered,
     }
 
 

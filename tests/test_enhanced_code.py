@@ -48,3 +48,48 @@ def test_versions_addresses_and_dates_are_not_codes(text: str) -> None:
 ])
 def test_code_at_the_start(text: str, code: str | None) -> None:
     assert parse_enhanced(text) == code
+
+
+# ---------------------------------------------------------------- unregistered codes
+
+def test_an_unregistered_code_is_read_by_its_class_and_says_so() -> None:
+    from knowledge.classifier import classify
+
+    ann = classify(None, "", None, "en", "5.9.9")
+    assert ann.enhanced_registered is False
+    assert "not a registered" in ann.enhanced_title
+    assert ann.matched == "class:5"  # no neighbouring code lends its meaning
+    assert ann.severity == "permanent"
+
+
+def test_an_unregistered_detail_is_read_by_its_subject() -> None:
+    from knowledge.classifier import classify
+
+    ann = classify(None, "", None, "en", "5.1.99")
+    assert ann.enhanced_registered is False
+    assert ann.matched == "enhanced:5.1.99"
+    assert ann.title == "Addressing status"
+    assert "not a registered" in ann.enhanced_title and "Addressing status" in ann.enhanced_title
+
+
+@pytest.mark.parametrize(("code", "registered"), [("5.1.1", True), ("4.7.26", True),
+                                                  ("2.0.0", True), ("5.7.99", False)])
+def test_registered_codes(code: str, registered: bool) -> None:
+    from knowledge.classifier import classify
+
+    assert classify(None, "", None, "en", code).enhanced_registered is registered
+
+
+def test_explain_json_says_unregistered() -> None:
+    import io
+    import json
+
+    from probe.explain_cmd import explain_main
+
+    out = io.StringIO()
+    assert explain_main(["550", "5.9.8", "Spam"], as_json=True, lang="en", out=out,
+                        stdin=io.StringIO()) == 0
+    doc = json.loads(out.getvalue())
+    assert doc["enhanced"] == "5.9.8"
+    assert doc["enhanced_registered"] is False
+    assert "not a registered" in doc["enhanced_title"]
