@@ -221,11 +221,18 @@ def _apply_stage_policy(
 
 
 def classify(
-    code: int | None, text: str, stage: str | None, lang: str, enhanced: str | None = None
+    code: int | None, text: str, stage: str | None, lang: str, enhanced: str | None = None,
+    klass_hint: int | None = None,
 ) -> Annotation:
-    """The annotation for a reply; `enhanced` may be given when there is no text."""
+    """The annotation for a reply; `enhanced` may be given when there is no text.
+
+    `klass_hint` (4 or 5) stands in for the class when there is no code at all,
+    as in a bounce that only says "mailbox is full" in prose.
+    """
     enh = enhanced or parse_enhanced(text)
     klass = reply_class(code, enh)
+    if klass is None:
+        klass = klass_hint
     layers = [_class_layer(klass)]
     if code is not None:
         layers.extend(code_layers(code, stage))

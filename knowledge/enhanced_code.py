@@ -28,11 +28,14 @@ _VERSION_WORDS = frozenset(
 def is_version_context(text: str, start: int) -> bool:
     """True when the dotted number at `start` is a version, not a status code.
 
-    Either a word names it ("version 4.2.1", "v 4.6.1") or a dash glues it to a
-    word ("mxl_mta-5.5.0-3"); "550-5.1.1" (a code, a dash, a code) stays a code.
+    Either a word names it ("version 4.2.1", "v 4.6.1"), a dash glues it to a
+    word ("mxl_mta-5.5.0-3") or it is a requirement ("aiosmtplib>=5.1.3");
+    "550-5.1.1" (a code, a dash, a code) and "dsn=5.1.1" stay codes.
     """
     before = text[max(0, start - 16) : start]
     if before.endswith("-") and len(before) >= 2 and not before[-2].isdigit():
+        return True
+    if before.endswith(("==", ">=", "<=", "~=", "!=")):  # a version requirement
         return True
     words = before.lower().replace(".", " ").replace(":", " ").split()
     return bool(words) and words[-1] in _VERSION_WORDS

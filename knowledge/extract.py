@@ -30,12 +30,12 @@ from .model import Explained
 # and anything that must repeat is walked in plain Python (`_strip_markers`).
 # tests/test_linear_time.py runs them on adversarial lines.
 MAX_LINE = 4096  # characters of a line that are looked at; a reply line is at most 512
-_MARKER_CHARS = frozenset("<>*~|=!#-")
+_MARKER_CHARS = frozenset("<>*~|=!#-\"'")
 _MARKER_WORDS = ("s:", "r:", "server:")
 MAX_REPLY_CHARS = 8192  # text kept per reply; folded lines beyond it are dropped
 _CODE_AT_START = re.compile(r"([2-5][0-5]\d)(?:([ -])(.*))?", re.DOTALL)
 _CODE_AFTER_LEADIN = re.compile(
-    r"(?:[:;]|\bsaid\b|\bwas\b|\breturned\b)\s*[\"']?([2-5][0-5]\d)(?:([ -])(.*))?$",
+    r"(?:\b(said|was|returned)\b:?|[:;])\s*[\"']?([2-5][0-5]\d)(?:([ -])(.*))?$",
     re.IGNORECASE | re.DOTALL,
 )
 _WORDS = re.compile(r"[^\W\d_]{2,}")
@@ -111,8 +111,13 @@ def _match_line(line: str) -> tuple[int, str, str, str] | None:
     if m:
         return int(m.group(1)), m.group(2) or "", m.group(3) or "", ""
     m = _CODE_AFTER_LEADIN.search(line)
-    if m and _looks_like_reply_text(m.group(3) or ""):
-        return int(m.group(1)), m.group(2) or "", m.group(3) or "", line[: m.start()]
+    if m is None:
+        return None
+    said, code, sep, rest = m.group(1), m.group(2), m.group(3) or "", m.group(4) or ""
+    # After "said", a code is a reply even when its words continue on the next
+    # (folded) line: Postfix writes "said: 554 No\n    Resent-From field given".
+    if said or _looks_like_reply_text(rest):
+        return int(code), sep, rest, line[: m.start()]
     return None
 
 
@@ -127,6 +132,12 @@ def _extend(item: _Found, text: str, *, new_line: bool) -> None:
         item.lines.append(text)
     else:
         item.lines[-1] = f"{item.lines[-1]} {text}"
+
+
+def _continues(line: str) -> bool:
+    """An indented line continues the reply above, unless it is a separator."""
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith(("---", "===", "***", "___"))
 
 
 def find_replies(text: str) -> list[_Found]:
@@ -151,7 +162,7 @@ def find_replies(text: str) -> list[_Found]:
                 current = _Found(code, [rest[:MAX_REPLY_CHARS]], f"{previous} {before}",
                                  sep == "-", line_no=line_no, size=len(rest))
                 found.append(current)
-        elif current is not None and line[:1].isspace() and line.strip():
+        elif current is not None and line[:1].isspace() and _continues(line):
             _extend(current, line.strip(), new_line=False)  # a folded line
         else:
             current = None
@@ -231,4 +242,26 @@ def explain_text(text: str, lang: str = "en") -> list[Explained]:
         enhanced = parse_enhanced(body)
         annotation = classify(item.code, body, item.stage, lang, enhanced)
         out.append(Explained(item.code, enhanced, body, annotation, item.stage))
+    return out
+
+
+@dataclass(frozen=True)
+class FoundReply:
+    """A reply found in text: its code (None for an enhanced code alone), its text,
+    the command it answered when the text says so, and the text just before it."""
+
+    code: int | None
+    text: str
+    stage: str | None
+    context: str
+
+
+def failure_replies(text: str) -> list[FoundReply]:
+    """The 4xx/5xx replies in `text`, in order (enhanced codes alone included)."""
+    out = []
+    for item in find_replies(text):
+        body = "\n".join(item.lines)
+        klass = item.code // 100 if item.code is not None else int(body[:1] or 0)
+        if klass in (4, 5):
+            out.append(FoundReply(item.code, body, item.stage, item.context))
     return out

@@ -32,6 +32,7 @@ def test_codes_in_text(text: str, code: str) -> None:
     "Date: 5.10.2011",
     "Sun ONE Messaging Server 6.1 HotFix 0.11",
     "build 4.2.0 of the filter",
+    "aiosmtplib>=5.1.3,<5.2",
 ])
 def test_versions_addresses_and_dates_are_not_codes(text: str) -> None:
     assert find_enhanced(text) is None
