@@ -8,8 +8,9 @@ counts as right when the output explains it with the category its sidecar
 names. Output objects that carry a `recipient` are matched by address
 (Final-Recipient or Original-Recipient, case-insensitive); output without
 recipients (the reply-by-reply format of older versions) is matched by
-position: the k-th reply found stands for the k-th recipient. Files that exit
-64 ("no reply found") or exceed the limit get no recipient right.
+position: the k-th reply found stands for the k-th recipient (the rule lives
+in tests/bounce_corpus.py). Files that exit 64 ("no reply found") or exceed
+the limit get no recipient right.
 
 This is a measurement, not a test: it prints numbers and asserts nothing.
 tests/test_bounce_corpus.py pins a floor in-process.
@@ -22,40 +23,11 @@ import json
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "tests" / "bounces"
-
-
-def cases(split: str) -> list[tuple[Path, dict]]:
-    """(message file, sidecar) pairs of the requested split, sorted by name."""
-    out = []
-    for side in sorted(CORPUS.glob("*.toml")):
-        meta = tomllib.loads(side.read_text(encoding="utf-8"))
-        held = bool(meta.get("holdout"))
-        if split == "all" or (split == "holdout") == held:
-            out.append((side.with_suffix(".eml"), meta))
-    return out
-
-
-def _addresses(doc: dict) -> set[str]:
-    return {str(doc.get(k) or "").lower() for k in ("recipient", "original_recipient")} - {""}
-
-
-def right_categories(docs: list[dict], expected: list[dict]) -> list[bool]:
-    """For each expected recipient: was it explained with the expected category?"""
-    by_address = any(_addresses(d) for d in docs)
-    results = []
-    for k, want in enumerate(expected):
-        if by_address:
-            got = [d for d in docs if want["address"].lower() in _addresses(d)]
-            doc = got[0] if got else None
-        else:
-            doc = docs[k] if k < len(docs) else None
-        results.append(doc is not None and doc.get("category") == want["category"])
-    return results
+sys.path.insert(0, str(ROOT))
+from tests.bounce_corpus import cases, right_categories  # noqa: E402
 
 
 def run_one(path: Path, timeout: float) -> tuple[int | None, list[dict], float]:
