@@ -20,10 +20,17 @@ from typing import Any, TextIO
 
 from knowledge import labels
 from knowledge.bounce import MAX_INPUT, InputExplanation, RecipientFailure
-from knowledge.compare import parse_spec
 from knowledge.i18n import table
 
-from .explain_cmd import INDENT, _annotation_json, _fill, _fix_blocks, _footer, _section
+from .explain_cmd import (
+    INDENT,
+    _annotation_json,
+    _fill,
+    _fix_blocks,
+    _footer,
+    _not_code,
+    _section,
+)
 from .sanitize import to_display
 
 _MAIL_FILE_SUFFIXES = (".eml", ".mbox", ".mbx", ".msg", ".txt", ".mail")
@@ -50,14 +57,6 @@ class UnreadableInput(Exception):
     """The argument names a file that cannot be read; the message says why."""
 
 
-def _is_code(arg: str) -> bool:
-    try:
-        parse_spec(arg)
-    except ValueError:
-        return False
-    return True
-
-
 def _looks_like_path(arg: str) -> bool:
     return os.sep in arg or "/" in arg or arg.lower().endswith(_MAIL_FILE_SUFFIXES)
 
@@ -72,7 +71,7 @@ def read_source(replies: list[str], stdin: TextIO) -> bytes | None:
         if buffer is not None:
             return bytes(buffer.read(MAX_INPUT + 1))
         return stdin.read(MAX_INPUT + 1).encode("utf-8", "surrogateescape")
-    if len(replies) != 1 or _is_code(replies[0]):
+    if len(replies) != 1 or not _not_code(replies[0]):
         return None
     path = replies[0]
     if not os.path.isfile(path):
