@@ -29,7 +29,7 @@ from .dsn import DsnRecipient, field_blocks, recipients
 from .enhanced_code import find_enhanced, parse_enhanced
 from .extract import FoundReply, explain_text, failure_replies
 from .human_part import RecipientText, recipient_texts
-from .mailmsg import MessageText, input_kind, read_message, split_mbox
+from .mailmsg import MessageText, input_kind, parts_per_message, read_message, split_mbox
 from .model import Annotation, Explained
 
 MAX_INPUT = 8 * 1024 * 1024  # bytes of input read; the rest is ignored (and said so)
@@ -240,7 +240,8 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
     if kind == "dsn":
         messages = [MessageText(dsn=[text])]
     elif kind == "mbox":
-        messages = [read_message(m) for m in split_mbox(raw)]
+        parts = split_mbox(raw)
+        messages = [read_message(m, parts_per_message(len(parts))) for m in parts]
     else:
         messages = [read_message(raw)]
     failures = [f for i, msg in enumerate(messages) for f in explain_message(msg, lang, i)]

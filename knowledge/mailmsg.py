@@ -29,6 +29,12 @@ from .human_part import find_addresses
 MAX_PART = 256 * 1024  # bytes of one decoded part that are read
 MAX_MESSAGES = 1000  # messages read from one mbox
 MAX_DEPTH = 8  # MIME nesting followed
+# MIME parts parsed at all. A bounce has a handful; the email package spends
+# ~0.5 ms on the headers of each part with policy.default, recurses once per
+# nested multipart (RecursionError near 1,000) and slows down with depth.
+MAX_PARTS = 256
+MAX_MULTIPARTS = 64
+MAX_TOTAL_PARTS = 4096  # across the messages of an mbox (each keeps at least 8)
 _OWN_HEADERS = ("from", "to", "reply-to", "return-path", "sender", "delivered-to")
 _MESSAGE_HEADERS = frozenset({
     "from", "to", "subject", "date", "received", "return-path", "message-id", "mime-version",
@@ -245,12 +251,44 @@ def _subject(msg: Message) -> str:
     return ""
 
 
-def read_message(data: bytes) -> MessageText:
-    """The readable content of one RFC 5322 message (bytes as received)."""
+def _nth(haystack: bytes, needle: bytes, n: int) -> int:
+    """Offset of the n-th `needle` in `haystack` (1-based), or -1 if there are fewer."""
+    pos = -1
+    for _ in range(n):
+        pos = haystack.find(needle, pos + 1)
+        if pos < 0:
+            return -1
+    return pos
+
+
+def _limit_parts(data: bytes, max_parts: int) -> bytes:
+    """`data` cut before its (max_parts + 1)-th part or (MAX_MULTIPARTS + 1)-th multipart."""
+    lower = data.lower()
+    cuts = [_nth(lower, b"content-type:", max_parts + 1),
+            _nth(lower, b"multipart/", MAX_MULTIPARTS + 1)]
+    cut = min((c for c in cuts if c >= 0), default=-1)
+    return data if cut < 0 else data[:cut]
+
+
+def parts_per_message(count: int) -> int:
+    """How many MIME parts each of `count` messages may have parsed."""
+    return max(8, min(MAX_PARTS, MAX_TOTAL_PARTS // max(count, 1)))
+
+
+def read_message(data: bytes, max_parts: int = MAX_PARTS) -> MessageText:
+    """The readable content of one RFC 5322 message (bytes as received).
+
+    Only the first `max_parts` MIME parts are parsed: the notice and the
+    delivery-status fields come first, the copy of the original last.
+    """
     start = 0
     while start < len(data) and data[start : start + 1] in (b"\n", b"\r", b" ", b"\t"):
         start += 1  # pasted messages often start with blank lines
-    msg = email.message_from_bytes(_repair_header(data[start:]), policy=policy.default)
+    data = _limit_parts(_repair_header(data[start:]), max_parts)
+    try:
+        msg = email.message_from_bytes(data, policy=policy.default)
+    except RecursionError:  # nesting the limit above let through: read it as text
+        return MessageText(human=[_decode(data, "utf-8")])
     out = MessageText(own_addresses=_own_addresses(msg), subject=_subject(msg))
     wrapped: list[Message] = []
     _walk(msg, out, wrapped, 0)

@@ -1,8 +1,10 @@
 """Nothing an admin pastes can make the knowledge base hang.
 
-Every regex of the pattern files, the extractor and the enhanced-code parser
-are run on text built to trip backtracking engines: long runs of one
-character, repeated words and codes, nested-looking brackets, and 1 MB lines.
+Every regex of the pattern files, the extractor, the enhanced-code parser and
+the whole-bounce parser are run on input built to trip backtracking engines
+and naive loops: long runs of one character, repeated words and codes,
+nested-looking brackets, 1 MB lines, unclosed HTML, deep MIME nesting, huge
+mboxes.
 Each call must finish within BOUND seconds. That is a guard against hangs
 (the old reply-prefix regex took 1 s for 24 dashes and 4x more for every two
 added), not a speed measurement: speed is measured in bench/.
@@ -16,6 +18,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from knowledge import explain_text
+from knowledge.bounce import explain_input
 from knowledge.enhanced_code import find_enhanced, parse_enhanced
 from knowledge.extract import find_replies
 from knowledge.linear_re import MAX_TEXT, LinearPattern
@@ -117,3 +120,50 @@ def test_the_pattern_files_run_on_re2() -> None:
     """RE2 runs every pattern except the few with lookaround (see linear_re)."""
     engines = [pat.regex.engine for pat in pattern_set().patterns]
     assert engines.count("re2") >= len(engines) - 5
+
+
+# ---------------------------------------------------------------- whole bounces
+
+HEADER = b"From: MAILER-DAEMON@example.net\nTo: a@example.org\nSubject: Undelivered\n\n"
+
+
+def hostile_messages() -> Iterator[tuple[str, bytes]]:
+    """Messages and mboxes built to be slow to parse, about 1 MB each."""
+    for name, text in adversarial(MB):
+        yield f"body: {name}", HEADER + text.encode("utf-8", "surrogateescape")
+        lines = "\n".join(text[i : i + 80] for i in range(0, len(text), 80))
+        yield f"body lines: {name}", HEADER + lines.encode("utf-8", "surrogateescape")
+    yield "1 MB header line", (b"From: a@b.example\nSubject: " + b"a" * MB
+                               + b"\nTo: c@d.example\n\nx")
+    yield "1 MB of '@'", HEADER + b"@" * MB
+    yield "1 MB of addresses", HEADER + b"<a@b.cc>: " * (MB // 10)
+    yield "HTML, unclosed comment", (b"From: a@b.example\nTo: c@d.example\n"
+                                     b"Content-Type: text/html\n\n<!--" + b"a" * MB)
+    yield "HTML, unclosed tags", (b"From: a@b.example\nTo: c@d.example\n"
+                                  b"Content-Type: text/html\n\n" + b"<a <b" * (MB // 5))
+    yield "HTML, unclosed script", (b"From: a@b.example\nTo: c@d.example\n"
+                                    b"Content-Type: text/html\n\n<script>" + b"<p>x" * (MB // 4))
+    yield "10,000 DSN blocks", b"".join(
+        b"Final-Recipient: rfc822; u%d@x.example\nAction: failed\nStatus: 5.1.1\n\n" % i
+        for i in range(10_000))
+    yield "deep multipart nesting", HEADER.replace(
+        b"\n\n", b'\nContent-Type: multipart/mixed; boundary="b"\n\n') + b"".join(
+        b'--b\nContent-Type: multipart/mixed; boundary="b"\n\n' for _ in range(5000))
+    yield "deep nesting, distinct boundaries", HEADER.replace(  # RecursionError in email
+        b"\n\n", b'\nContent-Type: multipart/mixed; boundary="b0"\n\n') + b"".join(
+        b'--b%d\nContent-Type: multipart/mixed; boundary="b%d"\n\n' % (i, i + 1)
+        for i in range(5000))
+    yield "20,000 flat parts", HEADER.replace(
+        b"\n\n", b'\nContent-Type: multipart/mixed; boundary="b"\n\n') + (
+        b"--b\nContent-Type: text/plain\n\n<u@x.example>: said: 550 5.1.1 no\n" * 20_000)
+    yield "mbox of 1,000 messages of 256 parts", b"".join(
+        b'From x\nFrom: a@b.example\nContent-Type: multipart/mixed; boundary="b"\n\n'
+        + b"--b\nContent-Type: text/plain\n\nx\n" * 256 for _ in range(1000))
+    yield "mbox of 20,000 tiny messages", b"".join(
+        b"From x\nFrom: a@b.example\nSubject: s\n\n<u@x.example>: said: 550 5.1.1 no\n\n"
+        for _ in range(20_000))
+
+
+@pytest.mark.parametrize(("name", "data"), list(hostile_messages()))
+def test_bounce_parser_on_hostile_messages(name: str, data: bytes) -> None:
+    assert timed(lambda: explain_input(data)) < BOUND, name
