@@ -35,6 +35,11 @@ MAX_DEPTH = 8  # MIME nesting followed
 MAX_PARTS = 256
 MAX_MULTIPARTS = 64
 MAX_TOTAL_PARTS = 4096  # across the messages of an mbox (each keeps at least 8)
+# Bytes kept of a MIME field the email package parses (Content-Type and its
+# kin): its header parser is quadratic on long structured values (100,000
+# parameters took 48 s). Real ones are a line or two.
+MAX_MIME_FIELD = 1024
+_MIME_FIELDS = (b"content-type:", b"content-transfer-encoding:", b"content-disposition:")
 _OWN_HEADERS = ("from", "to", "reply-to", "return-path", "sender", "delivered-to")
 _MESSAGE_HEADERS = frozenset({
     "from", "to", "subject", "date", "received", "return-path", "message-id", "mime-version",
@@ -44,7 +49,7 @@ _MESSAGE_HEADERS = frozenset({
 _DSN_FIELDS = frozenset({"final-recipient", "original-recipient"})
 # What the email package may raise on hostile input while reading one part.
 _PART_ERRORS = (ValueError, LookupError, TypeError, IndexError, AttributeError, UnicodeError,
-                email.errors.MessageError)
+                RecursionError, email.errors.MessageError)
 
 
 @dataclass
@@ -244,8 +249,9 @@ def _own_addresses(msg: Message) -> set[str]:
 def _subject(msg: Message) -> str:
     for name, value in msg.raw_items():
         if name.lower() == "subject":
+            value = str(value)[:1000]  # decoding is slow on thousands of encoded words
             try:
-                return str(email.header.make_header(email.header.decode_header(str(value))))
+                return str(email.header.make_header(email.header.decode_header(value)))
             except _PART_ERRORS:
                 return str(value)
     return ""
@@ -270,6 +276,26 @@ def _limit_parts(data: bytes, max_parts: int) -> bytes:
     return data if cut < 0 else data[:cut]
 
 
+def _limit_mime_fields(data: bytes) -> bytes:
+    """Every Content-* field (with its folded lines) cut to MAX_MIME_FIELD bytes."""
+    out: list[bytes] = []
+    budget: int | None = None  # bytes left for the field being folded, if any
+    for line in data.splitlines(keepends=True):
+        if budget is not None and line[:1] in (b" ", b"\t"):
+            kept = line[: max(budget, 0)]
+            budget -= len(kept)
+            if kept:
+                out.append(kept if kept.endswith(b"\n") else kept + b"\n")
+            continue
+        budget = None
+        if line[:32].lower().startswith(_MIME_FIELDS) and len(line) > 0:
+            kept = line[:MAX_MIME_FIELD]
+            budget = MAX_MIME_FIELD - len(kept)
+            line = kept if kept.endswith(b"\n") else kept + b"\n"
+        out.append(line)
+    return b"".join(out)
+
+
 def parts_per_message(count: int) -> int:
     """How many MIME parts each of `count` messages may have parsed."""
     return max(8, min(MAX_PARTS, MAX_TOTAL_PARTS // max(count, 1)))
@@ -284,7 +310,7 @@ def read_message(data: bytes, max_parts: int = MAX_PARTS) -> MessageText:
     start = 0
     while start < len(data) and data[start : start + 1] in (b"\n", b"\r", b" ", b"\t"):
         start += 1  # pasted messages often start with blank lines
-    data = _limit_parts(_repair_header(data[start:]), max_parts)
+    data = _limit_mime_fields(_limit_parts(_repair_header(data[start:]), max_parts))
     try:
         msg = email.message_from_bytes(data, policy=policy.default)
     except RecursionError:  # nesting the limit above let through: read it as text

@@ -156,6 +156,24 @@ def hostile_messages() -> Iterator[tuple[str, bytes]]:
     yield "20,000 flat parts", HEADER.replace(
         b"\n\n", b'\nContent-Type: multipart/mixed; boundary="b"\n\n') + (
         b"--b\nContent-Type: text/plain\n\n<u@x.example>: said: 550 5.1.1 no\n" * 20_000)
+    reply = b"\n\n<u@x.example>: said: 550 5.1.1 no\n"
+    yield "Content-Type with 100,000 parameters", (  # 48 s in the email package unchecked
+        b"From: a@b.example\nTo: c@d.example\nContent-Type: text/plain; " + b"a=b; " * 100_000
+        + reply)
+    yield "Content-Type folded 100,000 times", (
+        b"From: a@b.example\nTo: c@d.example\nContent-Type: text/plain;\n" + b" a=b;\n" * 100_000
+        + reply)
+    yield "Content-Transfer-Encoding of 100,000 quotes", (
+        b"From: a@b.example\nTo: c@d.example\nContent-Transfer-Encoding: " + b'"' * 100_000
+        + reply)
+    yield "RFC 2231 continuations", (
+        b"From: a@b.example\nTo: c@d.example\nContent-Type: text/plain; "
+        + b"".join(b"charset*%d=x; " % i for i in range(20_000)) + reply)
+    yield "Content-Type with nested comments", (
+        b"From: a@b.example\nTo: c@d.example\nContent-Type: text/plain "
+        + b"(" * 5000 + b")" * 5000 + reply)
+    yield "Subject of 50,000 encoded words", (
+        b"From: a@b.example\nTo: c@d.example\nSubject: " + b"=?utf-8?q?a?= " * 50_000 + reply)
     yield "mbox of 1,000 messages of 256 parts", b"".join(
         b'From x\nFrom: a@b.example\nContent-Type: multipart/mixed; boundary="b"\n\n'
         + b"--b\nContent-Type: text/plain\n\nx\n" * 256 for _ in range(1000))
