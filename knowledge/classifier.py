@@ -146,6 +146,22 @@ def enhanced_entry(enhanced: str) -> tuple[Mapping[str, Any], str, bool] | None:
     return None
 
 
+def enhanced_registered(enhanced: str) -> bool:
+    """True when the registry lists the code's subject and detail (X.1.1, not X.1.99)."""
+    parts = split_enhanced(enhanced)
+    return parts is not None and f"X.{parts[1]}.{parts[2]}" in loader.enhanced()["code"]
+
+
+def _unregistered_title(layer: Layer | None, lang: str) -> str:
+    """The words an unregistered code gets instead of a title it does not have."""
+    data = dict(loader.enhanced()["unregistered"])
+    data.update(i18n.text_entry(lang, ("unregistered",)) or {})
+    if layer is None:
+        return str(data["title"])
+    subject = str((_translated(layer, lang) or layer.data).get("title", ""))
+    return str(data["title_subject"]).format(subject=subject)
+
+
 @lru_cache(maxsize=1024)
 def _enhanced_layer(enhanced: str, klass: int | None) -> Layer | None:
     found = enhanced_entry(enhanced)
@@ -370,16 +386,20 @@ def _source(winner: Layer, layers: list[Layer]) -> str:
 
 def classify(
     code: int | None, text: str, stage: str | None, lang: str, enhanced: str | None = None,
-    *, rcpt_domain_is_target: bool | None = None,
+    *, rcpt_domain_is_target: bool | None = None, klass_hint: int | None = None,
 ) -> Annotation:
     """The annotation for a reply; `enhanced` may be given when there is no text.
 
     Only the pattern match depends on the text itself; everything after it is
     a pure function of the evidence found, so it is cached: a probe or a log
     repeats the same few (code, stage, enhanced code, pattern) combinations.
+    `klass_hint` (4 or 5) stands in for the class when there is no code at all,
+    as in a bounce that only says "mailbox is full" in prose.
     """
     enh = enhanced or parse_enhanced(text)
     klass = reply_class(code, enh)
+    if klass is None:
+        klass = klass_hint
     pat = None
     if text and klass is not None:
         pat = pattern_set().match(normalise_text(text), code, klass, stage)
@@ -418,6 +438,11 @@ def _annotate(
         enhanced_title = str(enh_layer.data.get("title", ""))
         if used_lang != i18n.DEFAULT_LANG:
             enhanced_title = str(_translated(enh_layer, lang).get("title", enhanced_title))
+    registered: bool | None = None
+    if enh:
+        registered = enhanced_registered(enh)
+        if not registered:
+            enhanced_title = _unregistered_title(enh_layer, lang)
     return Annotation(
         category=category,
         severity=severity,
@@ -433,6 +458,7 @@ def _annotate(
         fix_admin=texts["fix_admin"],
         doc_url=str(winner.data.get("doc_url", "")),
         lang=used_lang,
+        enhanced_registered=registered,
     )
 
 

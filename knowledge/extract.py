@@ -22,16 +22,22 @@ import re
 from dataclasses import dataclass
 
 from .classifier import classify
-from .enhanced_code import ENHANCED_ANYWHERE, normalise, parse_enhanced
+from .enhanced_code import find_enhanced, parse_enhanced
 from .model import Explained
 
-_MARKERS = r"(?:\s*(?:[<>*~|=!#-]+|[SsRr]:|server:))*\s*"
-_CODE_AT_START = re.compile(rf"^{_MARKERS}([2-5][0-5]\d)(?:([ -])(.*))?$")
+# Every regex here is matched against one line at a time and is linear in it:
+# no quantified group contains another quantifier that can match the same text,
+# and anything that must repeat is walked in plain Python (`_strip_markers`).
+# tests/test_linear_time.py runs them on adversarial lines.
+MAX_LINE = 4096  # characters of a line that are looked at; a reply line is at most 512
+_MARKER_CHARS = frozenset("<>*~|=!#-\"'")
+_MARKER_WORDS = ("s:", "r:", "server:")
+MAX_REPLY_CHARS = 8192  # text kept per reply; folded lines beyond it are dropped
+_CODE_AT_START = re.compile(r"([2-5][0-5]\d)(?:([ -])(.*))?", re.DOTALL)
 _CODE_AFTER_LEADIN = re.compile(
-    r"(?:[:;]|\bsaid\b|\bwas\b|\breturned\b)\s*[\"']?([2-5][0-5]\d)(?:([ -])(.*))?$",
-    re.IGNORECASE,
+    r"(?:\b(said|was|returned)\b:?|[:;])\s*[\"']?([2-5][0-5]\d)(?:([ -])(.*))?$",
+    re.IGNORECASE | re.DOTALL,
 )
-_ENHANCED_AT_START = re.compile(rf"^{_MARKERS}(?=[245]\.\d)(.*)$")
 _WORDS = re.compile(r"[^\W\d_]{2,}")
 _STAGE_HINTS: tuple[tuple[re.Pattern[str], str | None], ...] = (
     (re.compile(r"rcpt to", re.I), "rcpt"),
@@ -57,6 +63,7 @@ class _Found:
     open_multiline: bool = False
     stage: str | None = None
     line_no: int = 0
+    size: int = 0  # characters kept in `lines`, bounded by MAX_REPLY_CHARS
 
 
 def _stage_of(found: _Found) -> str | None:
@@ -78,62 +85,125 @@ def _looks_like_reply_text(rest: str) -> bool:
     return parse_enhanced(rest) is not None or len(_WORDS.findall(rest)) >= 2
 
 
+def _strip_markers(line: str) -> str:
+    """The line without transcript markers in front: `<<< `, `S: `, `> `, `-- `...
+
+    Walked character by character rather than with a repeated regex group:
+    a run of "-" or "=" has exponentially many ways to split into markers.
+    """
+    i, n = 0, len(line)
+    while i < n:
+        ch = line[i]
+        if ch.isspace() or ch in _MARKER_CHARS:
+            i += 1
+            continue
+        low = line[i : i + 7].lower()
+        word = next((w for w in _MARKER_WORDS if low.startswith(w)), None)
+        if word is None:
+            break
+        i += len(word)
+    return line[i:]
+
+
 def _match_line(line: str) -> tuple[int, str, str, str] | None:
     """(code, separator, rest, text before the code) if the line carries a reply."""
-    m = _CODE_AT_START.match(line)
+    m = _CODE_AT_START.fullmatch(_strip_markers(line))
     if m:
         return int(m.group(1)), m.group(2) or "", m.group(3) or "", ""
     m = _CODE_AFTER_LEADIN.search(line)
-    if m and _looks_like_reply_text(m.group(3) or ""):
-        return int(m.group(1)), m.group(2) or "", m.group(3) or "", line[: m.start()]
+    if m is None:
+        return None
+    said, code, sep, rest = m.group(1), m.group(2), m.group(3) or "", m.group(4) or ""
+    # After "said", a code is a reply even when its words continue on the next
+    # (folded) line: Postfix writes "said: 554 No\n    Resent-From field given".
+    if said or _looks_like_reply_text(rest):
+        return int(code), sep, rest, line[: m.start()]
     return None
 
 
+def _extend(item: _Found, text: str, *, new_line: bool) -> None:
+    """Add a continuation to a reply, keeping at most MAX_REPLY_CHARS of it."""
+    room = MAX_REPLY_CHARS - item.size
+    if room <= 0:
+        return
+    text = text[:room]
+    item.size += len(text) + 1
+    if new_line:
+        item.lines.append(text)
+    else:
+        item.lines[-1] = f"{item.lines[-1]} {text}"
+
+
+def _continues(line: str) -> bool:
+    """An indented line continues the reply above, unless it is a separator."""
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith(("---", "===", "***", "___"))
+
+
 def find_replies(text: str) -> list[_Found]:
-    """Every reply in `text`, multiline replies and folded lines joined."""
+    """Every reply in `text`, multiline replies and folded lines joined.
+
+    Each line is looked at up to MAX_LINE characters, and each reply keeps at
+    most MAX_REPLY_CHARS, so time and memory grow linearly with the input.
+    """
     found: list[_Found] = []
     current: _Found | None = None  # the reply the next line may continue
     previous = ""
-    enhanced_only: list[_Found] = []
+    enhanced_only: _Found | None = None
     for line_no, raw in enumerate(text.splitlines()):
-        line = raw.rstrip("\r")
+        line = raw[:MAX_LINE].rstrip("\r")
         hit = _match_line(line)
         if hit is not None:
             code, sep, rest, before = hit
             if current is not None and current.open_multiline and current.code == code:
-                current.lines.append(rest)
+                _extend(current, rest, new_line=True)
                 current.open_multiline = sep == "-"
             else:
-                current = _Found(code, [rest], f"{previous} {before}", sep == "-",
-                                 line_no=line_no)
+                current = _Found(code, [rest[:MAX_REPLY_CHARS]], f"{previous} {before}",
+                                 sep == "-", line_no=line_no, size=len(rest))
                 found.append(current)
-        elif current is not None and line[:1].isspace() and line.strip():
-            current.lines[-1] = f"{current.lines[-1]} {line.strip()}"  # a folded line
+        elif current is not None and line[:1].isspace() and _continues(line):
+            _extend(current, line.strip(), new_line=False)  # a folded line
         else:
             current = None
-            m = _ENHANCED_AT_START.match(line)
-            if m and parse_enhanced(m.group(1)) is not None:
-                current = _Found(None, [m.group(1)], previous, line_no=line_no)
+            bare = _strip_markers(line)
+            if bare[:1] in ("2", "4", "5") and parse_enhanced(bare) is not None:
+                current = _Found(None, [bare], previous, line_no=line_no, size=len(bare))
                 found.append(current)
-            else:
-                for em in ENHANCED_ANYWHERE.finditer(line):
-                    enhanced_only.append(
-                        _Found(None, [normalise((em[1], em[2], em[3]))], previous, line_no=line_no))
-                    break
+            elif enhanced_only is None:
+                enhanced = find_enhanced(line)
+                if enhanced is not None:
+                    enhanced_only = _Found(None, [enhanced], previous, line_no=line_no)
         previous = line
-    if not found:
-        found = enhanced_only[:1]
+    if not found and enhanced_only is not None:
+        found = [enhanced_only]
     for item in found:
         item.stage = _stage_of(item)
     return _dedupe(found)
 
 
 _TWIN_DISTANCE = 30  # lines; a DSN repeats its reply within one message
-_IN_REPLY_TO = re.compile(r"\s*\((?:in reply to|after) [^)]*\)\s*$", re.IGNORECASE)
+_IN_REPLY_TO_STARTS = ("(in reply to", "(after ")
+
+
+def _without_in_reply_to(text: str) -> str:
+    """`text` without a trailing "(in reply to ... command)" or "(after ...)".
+
+    String searches, not a regex: `\\s*\\(...[^)]*\\)` restarted at every
+    space is quadratic in a long run of spaces.
+    """
+    stripped = text.rstrip()
+    if not stripped.endswith(")"):
+        return text
+    low = stripped.lower()
+    start = max(low.rfind(opening) for opening in _IN_REPLY_TO_STARTS)
+    if start < 0 or ")" in low[start:-1]:
+        return text
+    return stripped[:start]
 
 
 def _key(item: _Found) -> str:
-    return " ".join(_IN_REPLY_TO.sub("", " ".join(item.lines)).split()).lower()
+    return " ".join(_without_in_reply_to(" ".join(item.lines)).split()).lower()
 
 
 def _dedupe(found: list[_Found]) -> list[_Found]:
@@ -172,4 +242,26 @@ def explain_text(text: str, lang: str = "en") -> list[Explained]:
         enhanced = parse_enhanced(body)
         annotation = classify(item.code, body, item.stage, lang, enhanced)
         out.append(Explained(item.code, enhanced, body, annotation, item.stage))
+    return out
+
+
+@dataclass(frozen=True)
+class FoundReply:
+    """A reply found in text: its code (None for an enhanced code alone), its text,
+    the command it answered when the text says so, and the text just before it."""
+
+    code: int | None
+    text: str
+    stage: str | None
+    context: str
+
+
+def failure_replies(text: str) -> list[FoundReply]:
+    """The 4xx/5xx replies in `text`, in order (enhanced codes alone included)."""
+    out = []
+    for item in find_replies(text):
+        body = "\n".join(item.lines)
+        klass = item.code // 100 if item.code is not None else int(body[:1] or 0)
+        if klass in (4, 5):
+            out.append(FoundReply(item.code, body, item.stage, item.context))
     return out

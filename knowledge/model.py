@@ -31,6 +31,8 @@ class Annotation:
     "context:<rule>" or "error:<kind>" - and, when weaker evidence of another
     category lost to it, which and why:
     "enhanced:4.2.1 over pattern:generic-service-unavailable (different subject)".
+    `enhanced_registered` is False for an enhanced code the IANA registry does
+    not list (5.9.9), True for a listed one, None when there is no code.
     """
 
     category: str
@@ -47,6 +49,7 @@ class Annotation:
     fix_admin: str = ""
     doc_url: str = ""
     lang: str = "en"
+    enhanced_registered: bool | None = None
 
     @property
     def evidence(self) -> str:

@@ -1,7 +1,8 @@
 """Text patterns of real servers: loading, validation and fast matching.
 
 Replies are classified in bulk (a probe of a big domain, a pasted mail log), so
-matching must stay cheap with hundreds of patterns. Each regex is compiled once
+matching must stay cheap with hundreds of patterns, and linear in the text
+whatever a pattern author writes (`linear_re`). Each regex is compiled once
 and guarded by literal substrings that any match must contain, computed from
 the regex's own parse tree; the regex only runs when a guard is present in the
 text. Patterns are further indexed by reply class so a 2xx line never touches
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import loader
+from .linear_re import LinearPattern, compile_pattern
 from .model import CATEGORIES, SEVERITIES, STAGES
 
 DEFAULT_CLASSES = frozenset({4, 5})  # a pattern without codes/classes describes a failure
@@ -36,7 +38,7 @@ class Pattern:
     id: str
     vendor: str
     source_file: str
-    regex: re.Pattern[str]
+    regex: LinearPattern  # RE2 when it can: see linear_re for why and the fallback
     guards: tuple[str, ...] | None  # any one must occur in the text; None = always try
     codes: frozenset[int] | None
     classes: frozenset[int]
@@ -136,7 +138,7 @@ def _build(raw: dict[str, Any], defaults: dict[str, Any], path: Path, order: int
     if not isinstance(source, str) or not source:
         raise ValueError(f"{pid}: missing regex")
     try:
-        regex = re.compile(source, re.IGNORECASE)
+        regex = compile_pattern(source)
     except re.error as exc:
         raise ValueError(f"{pid}: bad regex: {exc}") from exc
     category = raw.get("category")

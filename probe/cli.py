@@ -199,7 +199,8 @@ def _run_subcommand(name: str, argv: Sequence[str], out: TextIO, stdin: TextIO) 
     parser = _Parser(prog=f"probe {name}")
     if name == "explain":
         parser.add_argument("reply", nargs="+",
-                            help="a code, enhanced code or reply text; - reads stdin")
+                            help="a code, enhanced code or reply text; a bounce file "
+                                 "(message or mbox); - reads stdin")
     else:
         parser.add_argument("a")
         parser.add_argument("b")

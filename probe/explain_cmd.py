@@ -23,6 +23,7 @@ from knowledge import (
     labels,
     resolve_lang,
 )
+from knowledge.bounce import explain_input
 from knowledge.compare import parse_spec
 from knowledge.i18n import table
 
@@ -95,17 +96,32 @@ def render_explained(item: Explained, lang: str) -> str:
 def explain_main(
     replies: list[str], *, as_json: bool, lang: str | None, out: TextIO, stdin: TextIO
 ) -> int:
-    """Explain the reply given as words, or every reply read from stdin with `-`.
+    """Explain the reply given as words, or what stdin (`-`) or a file holds.
 
-    Positional words are joined with spaces and read as one reply. With `-`,
-    stdin may hold a whole bounce or log excerpt and every reply found in it is
-    explained. `--json` prints one object for one reply and a JSON array when
-    more than one reply was found (only possible with `-` or a pasted excerpt).
-    Returns 64 with a message on stderr when the input holds no reply code.
+    Positional words are joined with spaces and read as one reply. With `-` or
+    a file path, a whole bounce message or an mbox is explained per failed
+    recipient (`explain_bounce`); a log excerpt, reply by reply. `--json` prints
+    one object for one reply, a JSON array for several replies, and always an
+    array for a bounce. Returns 64 with a message on stderr when the input
+    holds no reply code or the file cannot be read.
     """
     language = resolve_lang(lang)
-    text = stdin.read() if replies == ["-"] else " ".join(replies)
-    found = explain_text(text, language)
+    from . import explain_bounce  # a message, an mbox or a file: one result per recipient
+    try:
+        source = explain_bounce.read_source(replies, stdin)
+    except explain_bounce.UnreadableInput as exc:
+        print(f"probe explain: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if source is not None:
+        text = source.decode("utf-8", "surrogateescape")
+        result = explain_input(source, language)
+        if result.failures:
+            explain_bounce.render_bounce(result, as_json=as_json, lang=language, out=out)
+            return EXIT_OK
+        found = list(result.replies)
+    else:
+        text = " ".join(replies)
+        found = explain_text(text, language)
     if not found:
         lab = labels(language)
         shown = to_display(text.strip(), limit=60)

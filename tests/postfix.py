@@ -65,7 +65,9 @@ __all__ = [
     "PostfixInstance",
     "find_postfix",
     "postfix_server",
+    "require_postfix",
     "start_postfix",
+    "stop_postfix",
 ]
 
 HOST = "127.0.0.1"
@@ -95,6 +97,12 @@ SENDER_ACCESS = {
 
 # Postfix's own answer to HELP (it does not implement the command).
 HELP_REPLY = "500 5.5.2 Error: command not recognized"
+
+# A relaying instance (start_postfix(relay_port=...)) accepts mail for
+# RELAY_DOMAIN, delivers it to a loopback server, and sends bounces to
+# senders in SINK_DOMAIN through the same server.
+RELAY_DOMAIN = "remote.test"
+SINK_DOMAIN = "sink.test"
 
 # TEST-NET-1: a network no test client ever comes from, so 127.0.0.1 is an
 # outsider and relay restrictions apply to it like to any Internet client.
@@ -321,6 +329,22 @@ smtpd_error_sleep_time = 0
 """
 
 
+def _relay_cf(conf: Path) -> str:
+    """main.cf additions of a relaying instance: it delivers, and bounces what fails.
+
+    Mail for RELAY_DOMAIN and SINK_DOMAIN goes to one loopback SMTP server
+    (transport map, no DNS); whatever that server rejects, Postfix's bounce
+    daemon turns into a real delivery status notification to the sender.
+    """
+    return f"""relay_domains = {RELAY_DOMAIN}
+transport_maps = texthash:{conf}/transport
+smtp_dns_support_level = disabled
+smtp_host_lookup = native
+smtp_tls_security_level = none
+smtp_connect_timeout = 10s
+"""
+
+
 def _master_cf(port: int) -> str:
     """master.cf: one smtpd listener plus the internal services it uses, none chrooted."""
     return f"""\
@@ -341,13 +365,29 @@ postlog   unix-dgram  n  -  n  -  1  postlogd
 """
 
 
-def _write_config(root: Path, port: int) -> Path:
+# master.cf services a relaying instance needs on top: the SMTP client and
+# the delivery agents qmgr hands failures and retries to.
+_RELAY_SERVICES = """smtp      unix  -  -  n  -  -  smtp
+relay     unix  -  -  n  -  -  smtp
+error     unix  -  -  n  -  -  error
+retry     unix  -  -  n  -  -  error
+discard   unix  -  -  n  -  -  discard
+"""
+
+
+def _write_config(root: Path, port: int, relay_port: int | None = None) -> Path:
     """Write main.cf, master.cf, the lookup tables and TLS files; return the CA PEM path."""
     conf = root / "etc"
     conf.mkdir(mode=0o755)
     ca_pem = _write_tls(conf / "tls")
-    (conf / "main.cf").write_text(_main_cf(root, conf))
-    (conf / "master.cf").write_text(_master_cf(port))
+    main_cf, master_cf = _main_cf(root, conf), _master_cf(port)
+    if relay_port is not None:
+        main_cf = main_cf.replace("relay_domains =\n", "") + _relay_cf(conf)
+        master_cf += _RELAY_SERVICES
+        (conf / "transport").write_text("".join(
+            f"{domain}\tsmtp:[{HOST}]:{relay_port}\n" for domain in (RELAY_DOMAIN, SINK_DOMAIN)))
+    (conf / "main.cf").write_text(main_cf)
+    (conf / "master.cf").write_text(master_cf)
     (conf / "local_recipients").write_text("".join(f"{u}\tOK\n" for u in LOCAL_USERS))
     (conf / "recipient_access").write_text(
         "".join(f"{k}\t{v}\n" for k, v in RECIPIENT_ACCESS.items())
@@ -392,11 +432,13 @@ def _stop(instance_postfix: str, conf: Path) -> None:
         time.sleep(0.1)
 
 
-def start_postfix(postfix: str) -> PostfixInstance:
+def start_postfix(postfix: str, relay_port: int | None = None) -> PostfixInstance:
     """Configure and start a private instance; raise PostfixError with the log on failure.
 
-    The caller owns the instance and must call `stop_postfix` (the fixture
-    does, also when tests fail).
+    With `relay_port`, the instance also relays RELAY_DOMAIN and delivers
+    SINK_DOMAIN to the SMTP server on 127.0.0.1:relay_port, and bounces what
+    that server rejects (see `_relay_cf`). The caller owns the instance and
+    must call `stop_postfix` (the fixtures do, also when tests fail).
     """
     errors: list[str] = []
     for _attempt in range(_START_ATTEMPTS):
@@ -407,7 +449,7 @@ def start_postfix(postfix: str) -> PostfixInstance:
         root.chmod(0o755)
         port = free_port()
         try:
-            ca_pem = _write_config(root, port)
+            ca_pem = _write_config(root, port, relay_port)
             conf = root / "etc"
             # The queue directory itself must exist (root-owned, not group or
             # world writable) before postfix will chdir into it; set-permissions
@@ -461,6 +503,16 @@ def stop_postfix(instance: PostfixInstance) -> None:
         shutil.rmtree(instance.root, ignore_errors=True)
 
 
+def require_postfix() -> str:
+    """The postfix command, or skip (fail under CI) when it cannot be started here."""
+    postfix = find_postfix()
+    if postfix is None:
+        _unavailable("postfix is not installed (apt-get install postfix)")
+    if os.geteuid() != 0:
+        _unavailable("starting a private postfix needs root")
+    return postfix  # type: ignore[return-value]
+
+
 def _unavailable(reason: str) -> None:
     """Skip locally, fail under CI: CI must run the real-MTA tests."""
     if _ci():
@@ -471,13 +523,9 @@ def _unavailable(reason: str) -> None:
 @pytest.fixture(scope="session")
 def postfix_server() -> Iterator[PostfixInstance]:
     """A private Postfix for the whole session, stopped at the end even after failures."""
-    postfix = find_postfix()
-    if postfix is None:
-        _unavailable("postfix is not installed (apt-get install postfix)")
-    if os.geteuid() != 0:
-        _unavailable("starting a private postfix needs root")
+    postfix = require_postfix()
     try:
-        instance = start_postfix(postfix)  # type: ignore[arg-type]
+        instance = start_postfix(postfix)
     except PostfixError as exc:
         pytest.fail(str(exc), pytrace=False)
     try:

@@ -57,7 +57,8 @@ def untranslated_note(annotation: Annotation, lang: str) -> str | None:
 
 
 ANNOTATION_KEYS = ("category", "severity", "title", "meaning", "when", "fix", "source",
-                   "fix_admin", "doc_url", "matched", "enhanced_title", "lang")
+                   "fix_admin", "doc_url", "matched", "enhanced_title", "lang",
+                   "enhanced_registered")
 
 
 def annotation_dict(annotation: Annotation) -> dict[str, Any]:

@@ -1,0 +1,252 @@
+"""Explaining a whole bounce: one result per failed recipient.
+
+For each recipient the reason is taken from the most reliable place that has
+one, and the result says which (`evidence`):
+
+1. "dsn": the RFC 3464 fields: Diagnostic-Code (the remote reply), else Status;
+2. "human": the reply the human-readable part quotes for that recipient
+   (Postfix "said:", Exim "SMTP error from remote mail server", Sendmail
+   "(reason: ...)", Exchange "#550 5.1.1 ...", qmail "Remote host said:");
+3. "prose": no reply code and no status anywhere; the category comes from the
+   wording alone ("mailbox is full", "Sorry, no mailbox here by that name").
+
+When the fields give only a vague status (Postfix's 5.0.0) or a code without
+text, the wording of the human-readable part is still given to the classifier,
+so "maildir has overdrawn his diskspace quota" with Status 5.2.3 is a full
+mailbox, not a message that is too large. Recipients the report lists as
+delivered, relayed or expanded are not failures and are left out.
+
+`explain_input` decides what was pasted: a message or an mbox goes through
+here; anything else (a reply, a log excerpt) through `extract.explain_text`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .classifier import classify
+from .dsn import DsnRecipient, field_blocks, recipients
+from .enhanced_code import find_enhanced, parse_enhanced
+from .extract import FoundReply, explain_text, failure_replies
+from .human_part import RecipientText, recipient_texts
+from .mailmsg import MessageText, input_kind, parts_per_message, read_message, split_mbox
+from .model import Annotation, Explained
+
+MAX_INPUT = 8 * 1024 * 1024  # bytes of input read; the rest is ignored (and said so)
+MAX_PROSE = 1500  # characters of wording given to the classifier
+_DELAY_WORDS = ("delayed", "has not yet been delivered", "will continue trying",
+                "will be retried", "still being retried", "warning message only",
+                "this is a warning only", "postponed", "will continue to try")
+
+
+@dataclass(frozen=True)
+class RecipientFailure:
+    """Why one recipient of a bounce did not get the message."""
+
+    recipient: str | None
+    original_recipient: str | None
+    action: str  # "failed" or "delayed"
+    status: str | None  # enhanced status code, from Status: or from the reply
+    code: int | None  # basic reply code, when the bounce quotes a reply
+    text: str  # the reply text after its code, or the wording the cause was read from
+    remote_mta: str | None
+    reporting_mta: str | None
+    evidence: str  # "dsn", "human" or "prose" (see the module docstring)
+    stage: str | None  # the command the reply answered, when the bounce says
+    annotation: Annotation
+    message: int = 0  # which message of an mbox (0 for a single message)
+
+
+@dataclass(frozen=True)
+class InputExplanation:
+    """Everything explained in one input.
+
+    `kind` is "mbox", "message", "dsn" (bare DSN fields) or "text". Bounces give
+    `failures`; text, and a message in which no recipient could be told apart,
+    give `replies` (the reply-by-reply explanation of `explain_text`).
+    """
+
+    kind: str
+    failures: tuple[RecipientFailure, ...] = ()
+    replies: tuple[Explained, ...] = ()
+    truncated: bool = False
+
+
+# ---------------------------------------------------------------- one recipient
+
+def _prose(*texts: str | None) -> str:
+    joined = " ".join(t for t in texts if t)
+    return " ".join(joined[: MAX_PROSE * 2].split())[:MAX_PROSE]
+
+
+def _annotate(code: int | None, text: str, status: str | None, stage: str | None,
+              delayed: bool, lang: str) -> Annotation:
+    """Classify; wording without any code is read as a 4xx (delay) or 5xx failure."""
+    enhanced = (parse_enhanced(text) if code is not None else None) or status
+    return classify(code, text, stage, lang, enhanced, klass_hint=4 if delayed else 5)
+
+
+def _remote_from(reply: FoundReply) -> str | None:
+    """"mx.example.net" from a context like "host mx.example.net[192.0.2.1] said"."""
+    words = reply.context.replace("[", " [").split()
+    for i, word in enumerate(words[:-1]):
+        if word.lower() == "host" and "." in words[i + 1]:
+            return words[i + 1].strip(":,")
+    return None
+
+
+def _best_reply(text: str) -> FoundReply | None:
+    """The first 4xx/5xx reply with a basic code in `text`, if any."""
+    return next((r for r in failure_replies(text) if r.code is not None), None) if text else None
+
+
+@dataclass(frozen=True)
+class _Cause:
+    code: int | None
+    text: str
+    status: str | None
+    stage: str | None
+    evidence: str
+    remote: str | None
+    annotation: Annotation
+
+
+def _cause(diagnostic: str, status: str | None, own: str, common: str, delayed: bool,
+           lang: str) -> _Cause:
+    """The reason for one recipient, from the best source that gives one.
+
+    A quoted reply wins: the DSN's Diagnostic-Code, else one in the recipient's
+    own text, else one in the notice's common text. Without any reply the
+    wording is classified: the DSN diagnostic and the recipient's own text
+    first, the common text only when that recognises nothing the other did not.
+    """
+    sources = ((diagnostic, "dsn"), (own, "human"), (common, "human"))
+    for text, evidence in sources:
+        reply = _best_reply(text)
+        if reply is None:
+            continue
+        stage = reply.stage
+        if stage is None and evidence == "dsn":
+            twin = _best_reply(own)
+            stage = twin.stage if twin is not None else None
+        found = parse_enhanced(reply.text) or status
+        ann = _annotate(reply.code, reply.text, found, stage, delayed, lang)
+        return _Cause(reply.code, reply.text, found, stage, evidence, _remote_from(reply), ann)
+    texts = [t for t in (_prose(diagnostic, own), _prose(common)) if t] or [""]
+    causes = []
+    for text in texts:
+        found = status or find_enhanced(text)  # qmail's "(#5.1.1)": a code without a reply
+        evidence = "dsn" if status or diagnostic else "human" if found else "prose"
+        ann = _annotate(None, text, found, None, delayed, lang)
+        causes.append(_Cause(None, text, found, None, evidence, None, ann))
+        if ann.matched.startswith("pattern:"):
+            return causes[-1]
+    return causes[0]
+
+
+def _failure(address: str | None, cause: _Cause, *, original: str | None = None,
+             rec: DsnRecipient | None = None, delayed: bool, index: int) -> RecipientFailure:
+    return RecipientFailure(
+        recipient=address, original_recipient=original,
+        action="delayed" if delayed else "failed", status=cause.status, code=cause.code,
+        text=cause.text, remote_mta=(rec.remote_mta if rec else None) or cause.remote,
+        reporting_mta=rec.reporting_mta if rec else None, evidence=cause.evidence,
+        stage=cause.stage, annotation=cause.annotation, message=index)
+
+
+def _from_fields(rec: DsnRecipient, texts: list[RecipientText], delayed: bool, lang: str,
+                 index: int) -> RecipientFailure:
+    own = "\n".join(t.text for t in texts if not t.shared)
+    common = texts[0].common if texts else ""
+    delayed = delayed or (rec.action or "").startswith("delay")
+    cause = _cause(rec.diagnostic or "", rec.status, own, common, delayed, lang)
+    final = rec.final_recipient
+    address = final if final and "@" in final else (rec.original_recipient or final)
+    return _failure(address, cause, original=rec.original_recipient, rec=rec,
+                    delayed=delayed, index=index)
+
+
+def _from_human(item: RecipientText, delayed: bool, lang: str, index: int) -> RecipientFailure:
+    own = "" if item.shared else item.text
+    cause = _cause("", None, own, item.common, delayed, lang)
+    return _failure(item.address, cause, delayed=delayed, index=index)
+
+
+# ---------------------------------------------------------------- one message
+
+def _is_delay(message: MessageText) -> bool:
+    head = " ".join([message.subject, *(t[:2000] for t in message.human)]).lower()
+    return any(word in head for word in _DELAY_WORDS)
+
+
+def _unique(recs: list[DsnRecipient]) -> list[DsnRecipient]:
+    """One record per distinct recipient and reason (some MTAs repeat a recipient)."""
+    seen: set[tuple[str | None, ...]] = set()
+    out = []
+    for rec in recs:
+        key = (rec.final_recipient and rec.final_recipient.lower(), rec.original_recipient,
+               rec.status, rec.diagnostic)
+        if key not in seen:
+            seen.add(key)
+            out.append(rec)
+    return out
+
+
+def explain_message(message: MessageText, lang: str = "en",
+                    index: int = 0) -> list[RecipientFailure]:
+    """One result per failed recipient of one bounce message."""
+    human = "\n".join(message.human)
+    delayed = _is_delay(message)
+    recs = _unique([r for text in message.dsn for r in recipients(field_blocks(text))
+                    if r.is_failure])
+    if recs:
+        known = [a for r in recs for a in (r.final_recipient, r.original_recipient) if a]
+        texts = {t.address.lower(): t for t in recipient_texts(
+            human, message.own_addresses, known)}
+        out = []
+        for rec in recs:
+            keys = {a.lower() for a in (rec.final_recipient, rec.original_recipient) if a}
+            mine = [texts[k] for k in keys if k in texts]
+            if not mine and len(recs) == 1:
+                mine = list(texts.values())
+            out.append(_from_fields(rec, mine, delayed, lang, index))
+        return out
+    return [_from_human(item, delayed, lang, index)
+            for item in recipient_texts(human, message.own_addresses)]
+
+
+# ---------------------------------------------------------------- any input
+
+def _decode_text(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
+    """Explain whatever was pasted or read from a file.
+
+    Messages and mboxes give one result per failed recipient; bare DSN fields
+    likewise; replies and log excerpts give one result per reply. A message in
+    which no recipient is found falls back to the reply-by-reply explanation of
+    its text, so nothing with a code in it goes unanswered.
+    """
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    truncated = len(raw) > MAX_INPUT
+    raw = raw[:MAX_INPUT]
+    text = _decode_text(raw)
+    kind = input_kind(text)
+    if kind == "text":
+        return InputExplanation(kind, replies=tuple(explain_text(text, lang)),
+                                truncated=truncated)
+    if kind == "dsn":
+        messages = [MessageText(dsn=[text])]
+    elif kind == "mbox":
+        parts = split_mbox(raw)
+        messages = [read_message(m, parts_per_message(len(parts))) for m in parts]
+    else:
+        messages = [read_message(raw)]
+    failures = [f for i, msg in enumerate(messages) for f in explain_message(msg, lang, i)]
+    if failures:
+        return InputExplanation(kind, failures=tuple(failures), truncated=truncated)
+    readable = "\n".join(t for msg in messages for t in (*msg.human, *msg.dsn))
+    return InputExplanation(kind, replies=tuple(explain_text(readable or text, lang)),
+                            truncated=truncated)

@@ -1,0 +1,278 @@
+"""Whole bounces explained per failed recipient (knowledge.bounce and its parts).
+
+Real bounces come from tests/bounces/ (each with its source); the messages
+built here are the byte-exact corner cases: encodings split inside a code,
+delivered recipients next to failed ones, hostile bytes, odd nesting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.bounce import MAX_INPUT, explain_input
+from knowledge.dsn import field_blocks, recipients
+from knowledge.html_text import html_to_text
+from knowledge.human_part import cut_original, find_addresses, recipient_texts
+from knowledge.mailmsg import input_kind, split_mbox
+
+CORPUS = Path(__file__).parent / "bounces"
+
+
+def corpus(name: str) -> bytes:
+    return (CORPUS / f"{name}.eml").read_bytes()
+
+
+def by_recipient(data: bytes) -> dict[str, object]:
+    return {f.recipient: f for f in explain_input(data).failures}
+
+
+REPORT = (
+    b"From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\n"
+    b"To: sender@example.org\n"
+    b"Subject: Undelivered Mail Returned to Sender\n"
+    b"MIME-Version: 1.0\n"
+    b'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n'
+    b"\n"
+    b"--B\n"
+    b"Content-Type: text/plain; charset=us-ascii\n"
+    b"Content-Transfer-Encoding: quoted-printable\n"
+    b"\n"
+    b"<bob@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.=\n"
+    b"1 <bob@example.com>: Recipient address rejected: User unknown in local =\n"
+    b"recipient table (in reply to RCPT TO command)\n"
+    b"\n"
+    b"--B\n"
+    b"Content-Type: message/delivery-status\n"
+    b"\n"
+    b"Reporting-MTA: dns; mx.example.org\n"
+    b"\n"
+    b"Final-Recipient: rfc822; carol@example.com\n"
+    b"Action: delivered\n"
+    b"Status: 2.0.0\n"
+    b"\n"
+    b"Final-Recipient: rfc822; bob@example.com\n"
+    b"Original-Recipient: rfc822;robert@example.com\n"
+    b"Action: failed\n"
+    b"Status: 5.1.1\n"
+    b"Remote-MTA: dns; mx.example.com\n"
+    b"Diagnostic-Code: smtp; 550 5.1.1 <bob@example.com>: Recipient address\n"
+    b"    rejected: User unknown in local recipient table\n"
+    b"\n"
+    b"Final-Recipient: rfc822; dave@example.net\n"
+    b"Action: delayed\n"
+    b"Status: 4.2.2\n"
+    b"Diagnostic-Code: smtp; 452 4.2.2 <dave@example.net>: Mailbox full\n"
+    b"\n"
+    b"--B\n"
+    b"Content-Type: text/rfc822-headers\n"
+    b"\n"
+    b"From: sender@example.org\n"
+    b"To: bob@example.com, carol@example.com, dave@example.net\n"
+    b"Subject: hello\n"
+    b"\n"
+    b"--B--\n"
+)
+
+
+def test_a_report_gives_one_result_per_failed_recipient() -> None:
+    result = explain_input(REPORT)
+    assert result.kind == "message"
+    failures = {f.recipient: f for f in result.failures}
+    assert set(failures) == {"bob@example.com", "dave@example.net"}  # carol was delivered
+    bob = failures["bob@example.com"]
+    assert (bob.original_recipient, bob.action, bob.status, bob.code) == (
+        "robert@example.com", "failed", "5.1.1", 550)
+    assert bob.remote_mta == "mx.example.com" and bob.reporting_mta == "mx.example.org"
+    assert bob.evidence == "dsn"
+    assert "local recipient table" in bob.text  # the folded Diagnostic-Code, unfolded
+    assert bob.stage == "rcpt"  # from the human-readable copy of the same reply
+    assert bob.annotation.category == "user_unknown"
+    dave = failures["dave@example.net"]
+    assert (dave.action, dave.code, dave.annotation.severity) == ("delayed", 452, "transient")
+
+
+def _without_dsn(report: bytes) -> bytes:
+    """The report with its message/delivery-status part taken out."""
+    head, dsn_and_rest = report.split(b"--B\nContent-Type: message/delivery-status", 1)
+    return head + b"--B" + dsn_and_rest.split(b"--B", 1)[1]
+
+
+def test_quoted_printable_split_inside_the_code_is_decoded() -> None:
+    bob = by_recipient(_without_dsn(REPORT))["bob@example.com"]
+    assert (bob.code, bob.status, bob.evidence) == (550, "5.1.1", "human")  # "5.1.=\n1"
+    assert bob.stage == "rcpt" and bob.remote_mta == "mx.example.com"
+
+
+def test_the_senders_own_addresses_are_not_recipients() -> None:
+    result = explain_input(_without_dsn(REPORT))
+    assert [f.recipient for f in result.failures] == ["bob@example.com"]
+
+
+@pytest.mark.parametrize(("name", "address", "category", "evidence"), [
+    ("exchange2010-size-html", "john.smith@sample.net", "message_too_large", "dsn"),
+    ("qmail-no-mailbox", "agris.brivers@motosports.lv", "user_unknown", "human"),
+    ("qmail-godaddy-mailfolder-full", "rauschlo@frontfin.com", "mailbox_full", "prose"),
+    ("dsn-wrapped-in-rfc822", "horu@ccc-ces.com", "user_unknown", "dsn"),
+    ("kerio-unknown-user-base64", "evor@apollo.lv", "user_unknown", "human"),
+    ("exchange2010-swedish-html", "customer.testemail@test-receive-domain.se",
+     "user_unknown", "dsn"),
+    ("postfix-webde-german", "fred.bloggs@web.de", "mailbox_full", "dsn"),
+    ("xinnet-html-chinese", "mahau@cnbearing.com", "user_unknown", "prose"),  # HTML only
+])
+def test_real_bounces(name: str, address: str, category: str, evidence: str) -> None:
+    found = by_recipient(corpus(name))
+    assert address in found, found.keys()
+    assert found[address].annotation.category == category
+    assert found[address].evidence == evidence
+
+
+def test_prose_in_another_language_is_found_and_marked() -> None:
+    """The Spanish notice has no code: its sentence is the evidence, marked as prose."""
+    [failure] = explain_input(corpus("qmail-prima-expired-es")).failures
+    assert failure.recipient == "aracelibarrios@ubbi.com"
+    assert failure.evidence == "prose" and failure.code is None and failure.status is None
+    assert "Esta casilla ha expirado" in failure.text
+    assert failure.annotation.category == "mailbox_disabled"
+
+
+def test_an_mbox_gives_the_recipients_of_every_message() -> None:
+    result = explain_input(corpus("mbox-two-sendmail-bounces"))
+    assert result.kind == "mbox"
+    assert [(f.message, f.recipient) for f in result.failures] == [
+        (0, "this-user-does-not-exist-for-example@gmail.com"),
+        (1, "non-existent-user-address-this-is@google.mil")]
+
+
+def test_an_unregistered_code_in_a_bounce_says_so() -> None:
+    [failure] = explain_input(corpus("xwall-5-9-8")).failures
+    assert failure.recipient == "fred.bloggs@example.net"
+    assert failure.status == "5.9.8"
+    assert failure.annotation.enhanced_registered is False
+
+
+def test_a_product_version_is_not_a_status() -> None:
+    notice = (b"From: Postmaster@example.com\nTo: s@example.org\nSubject: DELIVERY FAILURE\n\n"
+              b"Your message was not delivered to:\n  bob@example.com\nbecause:\n"
+              b"  User bob (bob@example.com) not listed in Domino Directory\n\n"
+              b"Lotus SMTP MTA v4.6.1 (693.3 8-11-1998)\n")
+    [failure] = explain_input(notice).failures
+    assert failure.status is None and failure.code is None
+    assert failure.evidence == "prose"
+
+
+def test_a_pasted_message_may_start_with_blank_lines() -> None:
+    assert explain_input(b"\n  \n" + REPORT).kind == "message"
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("451 4.7.1 try later", "text"),
+    ("Nov 22 07:15:32 mx postfix/smtp[1]: 4F3: to=<b@e.com>, status=bounced (said: 550 x y)",
+     "text"),
+    ("Action: failed\nStatus: 5.2.2\n", "text"),
+    ("Reporting-MTA: dns; mx\n\nFinal-Recipient: rfc822; a@b.example\nAction: failed\n"
+     "Status: 5.1.1\n", "dsn"),
+    ("Subject: hi\nFrom: a@b.example\n\nbody", "message"),
+    ("From MAILER-DAEMON Mon Jan  1 00:00:00 2024\nFrom: a@b.example\n\nx", "mbox"),
+    ("Subject: no blank line after me", "text"),
+])
+def test_input_kinds(text: str, kind: str) -> None:
+    assert input_kind(text) == kind
+
+
+def test_bare_dsn_fields_are_explained_per_recipient() -> None:
+    pasted = (b"Final-Recipient: rfc822; a@b.example\nAction: failed\nStatus: 5.2.2\n"
+              b"Diagnostic-Code: smtp; 552 5.2.2 mailbox full\n")
+    [failure] = explain_input(pasted).failures
+    assert (failure.recipient, failure.code, failure.annotation.category) == (
+        "a@b.example", 552, "mailbox_full")
+
+
+def test_text_keeps_the_reply_by_reply_explanation() -> None:
+    result = explain_input("550-5.1.1 no such user\n550 5.1.1 really\n451 4.3.0 later\n")
+    assert result.kind == "text" and not result.failures
+    assert [r.code for r in result.replies] == [550, 451]
+
+
+def test_a_message_without_recipients_falls_back_to_its_replies() -> None:
+    result = explain_input(b"From: a@b.example\nSubject: log\n\n"
+                           b"host x said: 554 5.7.1 Service unavailable; blocked\n")
+    assert not result.failures and result.replies[0].code == 554
+
+
+def test_input_beyond_the_cap_is_not_read() -> None:
+    result = explain_input(b"550 5.1.1 unknown user\n" + b"x" * MAX_INPUT)
+    assert result.truncated and result.replies[0].code == 550
+
+
+def test_hostile_bytes_do_not_break_the_parser() -> None:
+    hostile = (b"From: \xff\xfe <a@b.example>\nTo: \x1b[31m@x\nSubject: =?bogus?Q?=FF?=\n"
+               b'Content-Type: multipart/report; boundary="\x00"\n\n--\x00\n'
+               b"Content-Type: text/plain; charset=no-such-charset\n"
+               b"Content-Transfer-Encoding: base64\n\n!!!not base64!!!\n"
+               b"--\x00\nContent-Type: message/delivery-status\n\n"
+               b"Final-Recipient: rfc822; \x1b]0;owned\x07@evil.example\nAction: failed\n"
+               b"Status: 5.1.1\n--\x00--\n")
+    result = explain_input(hostile)
+    assert result.failures and result.failures[0].status == "5.1.1"
+
+
+# ---------------------------------------------------------------- the parts
+
+def test_dsn_fields_unfold_and_lose_their_types() -> None:
+    [rec] = recipients(field_blocks(
+        "Reporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: RFC822; <Bob@Example.com>\nAction: Failed\n"
+        "Status: 5.1.1 (permanent failure)\nRemote-MTA: DNS; mx.example.com\n"
+        "Diagnostic-Code: SMTP; 550 5.1.1 user\n\tunknown\n"))
+    assert (rec.final_recipient, rec.action, rec.status, rec.remote_mta) == (
+        "Bob@Example.com", "failed", "5.1.1", "mx.example.com")
+    assert (rec.diagnostic_type, rec.diagnostic) == ("smtp", "550 5.1.1 user unknown")
+    assert rec.reporting_mta == "mx.example.org"
+
+
+@pytest.mark.parametrize(("line", "addresses"), [
+    ("<bob@example.com>: host x said", ["bob@example.com"]),
+    ("Failed to deliver to '<evor@apollo.lv>'", ["evor@apollo.lv"]),
+    ("c=US;a= ;p=IKON;dda:SMTP=DJBENNETT@IKON.COM; on Fri", ["DJBENNETT@IKON.COM"]),
+    ("John Smith<mailto:john.smith@eu.a.b.c>", ["john.smith@eu.a.b.c"]),
+    ("a@b @ @@ x@y", []),
+    ("@" * 10_000, []),
+])
+def test_addresses(line: str, addresses: list[str]) -> None:
+    assert [a for _, _, a in find_addresses(line)] == addresses
+
+
+def test_recipient_text_runs_to_the_next_recipient() -> None:
+    text = ("<a@x.example>:\nSorry, no mailbox here by that name.\n\n"
+            "<b@x.example>:\nmailbox is full\n\n--- Below this line is a copy of the message.\n"
+            "To: c@x.example\n")
+    items = recipient_texts(text, set())
+    assert [i.address for i in items] == ["a@x.example", "b@x.example"]
+    assert "no mailbox" in items[0].text and "full" not in items[0].text
+    assert "full" in items[1].text
+    assert "c@x.example" not in cut_original(text)
+
+
+def test_a_list_sharing_one_reason_gives_it_to_each() -> None:
+    text = ("Delivery to the following recipients failed permanently:\n\n"
+            "   a@x.example\n   b@x.example\n\n"
+            "Technical details: Could not connect: Connection timed out\n")
+    items = recipient_texts(text, set())
+    assert [i.shared for i in items] == [True, False]
+    assert "timed out" in items[0].common
+
+
+def test_html_to_text() -> None:
+    html = ("<html><head><style>p{x}</style></head><body><p>Delivery has failed:</p>"
+            "<p>&lt;bob@example.com&gt;</p><!-- hidden --><script>x()</script>"
+            "<p>#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##</p></body></html>")
+    assert html_to_text(html).splitlines() == [
+        "Delivery has failed:", "<bob@example.com>",
+        "#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##"]
+
+
+def test_split_mbox() -> None:
+    mbox = b"From a\nSubject: 1\n\nbody\nFrom the text\n\nFrom b\nSubject: 2\n\nx\n"
+    assert [m.split(b"\n", 1)[0] for m in split_mbox(mbox)] == [b"Subject: 1", b"Subject: 2"]

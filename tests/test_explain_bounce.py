@@ -1,0 +1,138 @@
+"""`probe explain FILE` and `probe explain -` with whole bounces, through the real CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from probe.explain_cmd import explain_main
+
+CORPUS = Path(__file__).parent / "bounces"
+ROOT = Path(__file__).parent.parent
+PER_RECIPIENT_KEYS = {"recipient", "original_recipient", "action", "status", "code", "text",
+                      "remote_mta", "evidence", "category", "severity", "title", "fix"}
+
+
+def cli(*args: str, stdin: bytes = b"", cwd: Path = ROOT) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "probe", "explain", *args], input=stdin,
+                          capture_output=True, timeout=60, cwd=cwd, env=env)
+
+
+def cells(line: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in line)
+
+
+def test_a_file_gives_a_json_list_of_recipients() -> None:
+    proc = cli(str(CORPUS / "iis-four-recipients.eml"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    docs = json.loads(proc.stdout)
+    assert [d["recipient"] for d in docs] == [f"bounced{i}@example.net" for i in (1, 2, 3, 4)]
+    assert all(set(d) >= PER_RECIPIENT_KEYS for d in docs)
+    assert {d["category"] for d in docs} == {"user_unknown"}
+
+
+def test_one_recipient_is_still_a_list() -> None:
+    proc = cli(str(CORPUS / "postfix-webde-german.eml"), "--json")
+    [doc] = json.loads(proc.stdout)
+    assert (doc["recipient"], doc["code"], doc["category"], doc["evidence"]) == (
+        "fred.bloggs@web.de", 550, "mailbox_full", "dsn")
+    assert doc["remote_mta"] == "mx-ha01.web.de"
+
+
+def test_stdin_takes_raw_bytes() -> None:
+    data = (CORPUS / "newmailru-quota-russian.eml").read_bytes()  # 8-bit KOI8-R text
+    proc = cli("-", "--json", stdin=data)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)[0]["recipient"] == "zzzzz@newmail.ru"
+
+
+def test_plain_output_names_recipient_status_reply_and_fix() -> None:
+    proc = cli(str(CORPUS / "postfix-gmail-multiline.eml"))
+    out = proc.stdout.decode()
+    assert proc.returncode == 0
+    assert out.startswith("agris.ameriksNEEXISTEE@gmail.com\n")
+    assert "Status 5.1.1 · failed · remote MTA gmail-smtp-in.l.google.com" in out
+    assert "Reply: 550 5.1.1 The email account that you tried to reach does not exist" in out
+    assert "user_unknown" in out and "How to fix" in out
+    assert "(from the delivery-status fields of the bounce)" in out
+    for line in out.splitlines():
+        assert cells(line) <= 80 or " " not in line.strip().split(": ")[-1], line
+
+
+def test_prose_is_marked_in_plain_output() -> None:
+    out = cli(str(CORPUS / "qmail-prima-expired-es.eml")).stdout.decode()
+    assert "no reply code in the bounce: read from its wording only" in out
+
+
+def test_an_mbox_numbers_its_messages() -> None:
+    out = cli(str(CORPUS / "mbox-two-sendmail-bounces.eml")).stdout.decode()
+    assert out.startswith("2 failed recipients\n")
+    assert "[message 1] this-user-does-not-exist" in out
+    assert "[message 2] non-existent-user-address" in out
+
+
+def test_bounce_text_is_sanitised() -> None:
+    hostile = (b"From: MAILER-DAEMON@x.example\nTo: s@x.example\nSubject: x\n\n"
+               b"<b\x1b[2Jad@evil.example>: host mx.evil.example[192.0.2.1] said: 550 5.1.1\n"
+               b"    \x1b]8;;http://evil.example\x07click\x1b]8;;\x07 \xff\xfe user unknown\n")
+    proc = cli("-", stdin=hostile)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.decode()
+    assert "\x1b" not in out and "\x07" not in out
+    assert "\\x1b" in out
+
+
+def test_a_file_named_like_a_code_does_not_hide_the_code(tmp_path: Path) -> None:
+    (tmp_path / "451").write_bytes((CORPUS / "postfix-webde-german.eml").read_bytes())
+    proc = cli("451", "--json", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["code"] == 451
+
+
+def test_a_file_in_the_current_directory(tmp_path: Path) -> None:
+    (tmp_path / "bounce").write_bytes((CORPUS / "postfix-webde-german.eml").read_bytes())
+    proc = cli("bounce", "--json", cwd=tmp_path)
+    assert json.loads(proc.stdout)[0]["category"] == "mailbox_full"
+
+
+@pytest.mark.parametrize(("arg", "message"), [
+    ("no-such-bounce.eml", "no such file"),
+    ("some/dir/x", "no such file"),
+    (".", "is a directory"),
+])
+def test_an_unreadable_path_is_one_line_and_64(arg: str, message: str) -> None:
+    proc = cli(arg)
+    assert proc.returncode == 64
+    assert proc.stdout == b""
+    err = proc.stderr.decode()
+    assert err.count("\n") == 1 and message in err
+
+
+def test_a_file_without_any_reply_is_64(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("Dear admin,\nthe mail did not arrive.\n")
+    proc = cli("notes.txt", cwd=tmp_path)
+    assert proc.returncode == 64
+    assert proc.stderr.decode().count("\n") == 1
+
+
+def test_a_log_excerpt_keeps_the_reply_by_reply_output() -> None:
+    log = b"550-5.1.1 no such user\n550 5.1.1 really\n451 4.3.0 later\n"
+    docs = json.loads(cli("-", "--json", stdin=log).stdout)
+    assert [d["code"] for d in docs] == [550, 451]
+    assert "recipient" not in docs[0]
+
+
+def test_in_process_stdin_without_a_byte_buffer() -> None:
+    """explain_main reads text streams too (tests and embedding callers pass StringIO)."""
+    out = io.StringIO()
+    data = (CORPUS / "postfix-webde-german.eml").read_text(encoding="latin-1")
+    assert explain_main(["-"], as_json=True, lang="en", out=out, stdin=io.StringIO(data)) == 0
+    assert json.loads(out.getvalue())[0]["recipient"] == "fred.bloggs@web.de"
