@@ -22,15 +22,9 @@ from knowledge import labels
 from knowledge.bounce import MAX_INPUT, InputExplanation, RecipientFailure
 from knowledge.i18n import table
 
-from .explain_cmd import (
-    INDENT,
-    _annotation_json,
-    _fill,
-    _fix_blocks,
-    _footer,
-    _not_code,
-    _section,
-)
+from .explain_cmd import INDENT, WIDTH, _body, _not_code
+from .present.annotation import annotation_dict
+from .present.wrap import fill
 from .sanitize import to_display
 
 _MAIL_FILE_SUFFIXES = (".eml", ".mbox", ".mbx", ".msg", ".txt", ".mail")
@@ -96,7 +90,7 @@ def failure_json(item: RecipientFailure) -> dict[str, Any]:
         "enhanced": item.annotation.enhanced or item.status, "text": item.text,
         "remote_mta": item.remote_mta, "reporting_mta": item.reporting_mta,
         "evidence": item.evidence, "stage": item.stage, "message": item.message,
-        **_annotation_json(item.annotation),
+        **annotation_dict(item.annotation),
     }
 
 
@@ -113,7 +107,7 @@ def render_failure(item: RecipientFailure, lang: str, *, show_message: bool = Fa
         head += f" ({lab['originally']} {to_display(item.original_recipient, limit=200)})"
     if show_message:
         head = f"[{lab['message_no']} {item.message + 1}] {head}"
-    lines = [_fill(head, "", INDENT * 2)]
+    lines = [fill(head, WIDTH, "", INDENT * 2)]
     facts = [lab[f"action_{item.action}"]]
     if item.status:
         facts.insert(0, f"{lab['status']} {item.status}")
@@ -121,20 +115,18 @@ def render_failure(item: RecipientFailure, lang: str, *, show_message: bool = Fa
         facts.append(f"{lab['remote_mta']} {to_display(item.remote_mta, limit=200)}")
     if item.stage:
         facts.append(f"{lab['stage']}: {table(lang, 'stages').get(item.stage, item.stage)}")
-    lines.append(_fill(" · ".join(facts), INDENT, INDENT * 2))
+    lines.append(fill(" · ".join(facts), WIDTH, INDENT, INDENT * 2))
     if item.text:
         reply = " ".join(x for x in (str(item.code or ""), item.text) if x)
-        lines.append(_fill(f"{lab['reply']}: {to_display(reply, limit=600)}", INDENT,
-                           INDENT * 3))
+        lines.append(fill(f"{lab['reply']}: {to_display(reply, limit=600)}", WIDTH, INDENT,
+                          INDENT * 3))
     title = ann.title
     if ann.enhanced and ann.enhanced_title and ann.enhanced_title != ann.title:
         title = f"{title} [{ann.enhanced}: {ann.enhanced_title}]"
-    lines.append(_fill(f"=> {title}", "", "   "))
-    lines.append(_fill(f"({lab[f'evidence_{item.evidence}']})", INDENT, INDENT))
+    lines.append(fill(f"=> {title}", WIDTH, "", "   "))
+    lines.append(fill(f"({lab[f'evidence_{item.evidence}']})", WIDTH, INDENT, INDENT))
     lines.append("")
-    _section(lines, lab["description"], ann.meaning)
-    _fix_blocks(lines, ann, lab)
-    _footer(lines, ann, lang, lab)
+    _body(lines, ann, lang)
     return "\n".join(lines)
 
 

@@ -111,13 +111,13 @@ def explain_main(
         source = explain_bounce.read_source(replies, stdin)
     except explain_bounce.UnreadableInput as exc:
         print(f"probe explain: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitStatus.USAGE
     if source is not None:
         text = source.decode("utf-8", "surrogateescape")
         result = explain_input(source, language)
         if result.failures:
             explain_bounce.render_bounce(result, as_json=as_json, lang=language, out=out)
-            return EXIT_OK
+            return ExitStatus.OK
         found = list(result.replies)
     else:
         text = " ".join(replies)

@@ -136,7 +136,8 @@ async def test_compact_keeps_only_the_headline_of_each_annotation(run_cli):
     (document,) = _documents(result.out)
     for step in document["hosts"][0]["steps"]:
         assert set(step["annotation"]) == {"category", "severity", "title", "matched",
-                                           "enhanced_title", "doc_url", "lang"}
+                                           "enhanced_title", "doc_url", "lang",
+                                           "enhanced_registered"}
     assert document["hosts"][0]["steps"][-2]["annotation"]["category"] == "user_unknown"
 
 

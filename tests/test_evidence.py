@@ -18,11 +18,15 @@ from knowledge.patterns import pattern_set
 from .test_corpus import CORPUS, _stage, reply_text
 
 
+
+def _by_id() -> dict:
+    return {pat.id: pat for pat in pattern_set().patterns}
+
 def test_generic_wording_refines_an_enhanced_code_of_the_same_subject() -> None:
     ann = explain_reply(450, "4.2.1 Mailbox temporarily unavailable: locked by another process")
     assert ann.category == "server_error"
     assert ann.matched == ("pattern:generic-mailbox-locked over enhanced:4.2.1 (same subject)")
-    assert ann.title == pattern_set().by_id["generic-mailbox-locked"].title
+    assert ann.title == _by_id()["generic-mailbox-locked"].title
 
 
 def test_generic_wording_never_overrides_a_specific_code_of_another_subject() -> None:
@@ -162,7 +166,7 @@ def _winner_texts(matched: str, code: int, stage: str | None) -> dict | None:
     """The data behind the winning evidence of `matched`, or None if not a table entry."""
     kind, _, name = matched.split(" ", 1)[0].partition(":")
     if kind == "pattern":
-        pat = pattern_set().by_id[name]
+        pat = _by_id()[name]
         return {"title": pat.title, "meaning": pat.meaning, "fix": pat.fix,
                 "fix_admin": pat.fix_admin, "doc_url": pat.doc_url}
     if kind == "enhanced":
