@@ -192,8 +192,8 @@ def test_probe_and_the_floor_client_run_against_the_load_servers(tmp_path):
         batch = subprocess.run([sys.executable, "-m", "probe", "batch", str(targets), "--json",
                                 *common], capture_output=True, text=True, timeout=120, cwd=ROOT)
         assert batch.returncode == 0, batch.stderr
-        assert [json.loads(line)["domain"] for line in batch.stdout.splitlines()] == list(
-            zone.targets())
+        assert sorted(json.loads(line)["domain"] for line in batch.stdout.splitlines()) == \
+            sorted(zone.targets())  # completion order
 
         floor = subprocess.run([sys.executable, "-m", "bench.floor_client", str(targets),
                                 "--nameserver", servers.nameserver, "--port",
@@ -205,6 +205,7 @@ def test_probe_and_the_floor_client_run_against_the_load_servers(tmp_path):
         stats = servers.stats()
         assert stats["smtp"]["sessions"] == 1 + 6 + 6
         assert stats["smtp"]["QUIT"] == 13 and "DATA" not in stats["smtp"]
-        assert stats["dns"]["MX"] == 13 and stats["dns"]["PTR"] == 13
+        # The batch shares one caching resolver: the two MX hosts' PTRs are asked once.
+        assert stats["dns"]["MX"] == 13 and 1 + 2 + 6 <= stats["dns"]["PTR"] < 13
         assert servers.reset()["smtp"]["sessions"] == 13
         assert servers.stats()["smtp"] == {}

@@ -18,7 +18,6 @@ from knowledge.patterns import pattern_set
 from .test_corpus import CORPUS, _stage, reply_text
 
 
-
 def _by_id() -> dict:
     return {pat.id: pat for pat in pattern_set().patterns}
 
