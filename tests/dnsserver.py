@@ -17,10 +17,12 @@ Shape:
   of `(name, type, rdata)` tuples. Odd data is fine: `MX 0 .`, an MX to
   `192.0.2.1.`, labels with `\\027` escape bytes, IDN A-labels, big RRsets.
 * Answers are authoritative (AA). A name absent from the data, and with no
-  descendant in it, is NXDOMAIN; a name present with other types is NOERROR
-  with an empty answer (NoAnswer). CNAMEs are chased inside the data as a real
-  authoritative server does; a chain ending on a missing name is NXDOMAIN
-  (RFC 6604: the rcode speaks for the last name of the chain).
+  descendant in it, is NXDOMAIN unless a `*` record at its closest encloser
+  covers it (RFC 4592 wildcards, e.g. DMARC's `*._report._dmarc.DEST`); a
+  name present with other types is NOERROR with an empty answer (NoAnswer).
+  CNAMEs are chased inside the data as a real authoritative server does; a
+  chain ending on a missing name is NXDOMAIN (RFC 6604: the rcode speaks for
+  the last name of the chain).
 * Per-name (or per name+type) overrides answer SERVFAIL, REFUSED, YXDOMAIN,
   NXDOMAIN, FORMERR, NOTIMP, or drop the query so the client times out.
 * Truncation: answers bigger than the client's UDP limit (512, or its EDNS
@@ -352,7 +354,7 @@ class DnsServer:
         name = qname
         seen: set[dns.name.Name] = set()
         for _ in range(_CNAME_HOPS):
-            node = self._data.get(name)
+            node = self._data.get(name) or self._wildcard(name)
             if node is None:
                 if not self._exists(name):
                     response.set_rcode(dns.rcode.NXDOMAIN)
@@ -375,6 +377,23 @@ class DnsServer:
             if name in seen:
                 return  # CNAME loop: hand back what we have, like BIND does
         # chain longer than _CNAME_HOPS: stop with what we have
+
+    def _wildcard(self, name: dns.name.Name) -> dict[int, dns.rrset.RRset] | None:
+        """RFC 4592: a missing name takes `*.<closest encloser>`'s records, renamed."""
+        if self._exists(name) or name == dns.name.root:
+            return None
+        encloser = name.parent()
+        while not self._exists(encloser) and encloser != dns.name.root:
+            encloser = encloser.parent()
+        source = self._data.get(dns.name.Name((b"*", *encloser.labels)))
+        if source is None:
+            return None
+        renamed = {}
+        for rdtype, rrset in source.items():
+            copy = dns.rrset.RRset(name, rrset.rdclass, rrset.rdtype, rrset.covers)
+            copy.update(rrset)
+            renamed[rdtype] = copy
+        return renamed
 
     def _add(self, section: list[dns.rrset.RRset], rrset: dns.rrset.RRset,
              dnssec: bool) -> None:

@@ -47,6 +47,7 @@ class _Node:
     note: str | None = None  # why there is no record: missing, multiple, loop, macro...
     children: list[_Node] = field(default_factory=list)
     void: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # found here (kept in tree order)
 
     def total(self) -> int:
         own = self.record.lookups if self.record else 0
@@ -82,7 +83,6 @@ class _Walker:
 
     def __init__(self, resolver: dns.asyncresolver.Resolver) -> None:
         self.resolver = resolver
-        self.problems: list[Problem] = []
         self.queries = 0
         self.records = 0
         self.counted = 0
@@ -109,7 +109,7 @@ class _Walker:
         record = spf.parse(text, node.domain)
         node.record = record
         self.counted += record.lookups
-        self.problems.extend(record.problems)
+        node.problems.extend(record.problems)
         work = []
         for term in record.evaluated:
             if term.name == "include" and term.target is not None:
@@ -118,10 +118,12 @@ class _Walker:
                 work.append(self.void_check(node, term))
         if record.redirect is not None and record.redirect.target is not None:
             work.append(self.follow(node, record.redirect, "redirect", path))
-        await asyncio.gather(*work)
+        # void names in the order of the terms, however the answers arrived
+        node.void = [name for name in await asyncio.gather(*work) if name]
 
     async def follow(self, parent: _Node, term: spf.Term, via: str,
-                     path: frozenset[str]) -> None:
+                     path: frozenset[str]) -> str | None:
+        """Fetch and visit an include/redirect target; its name when the lookup was void."""
         target = str(term.target)
         child = _Node(target, via)
         parent.children.append(child)
@@ -129,54 +131,51 @@ class _Walker:
         params = {"domain": parent.domain, "target": target, "kind": via}
         if term.macro:
             child.note = "macro"
-            return
+            return None
         if key in path:
             child.note = "loop"
-            self.problems.append(Problem("spf_loop", params))
-            return
+            child.problems.append(Problem("spf_loop", params))
+            return None
         if self.records >= MAX_RECORDS or self.counted > FOLLOW_UNTIL:
             child.note = "not_followed"
             self.complete = False
-            return
+            return None
         self.records += 1
         found = await self.ask(target, "TXT")
         if found is None:
             child.note = "not_followed"
-            return
+            return None
         if found.status == "error":
             child.note = "dns_error"
-            self.problems.append(Problem("spf_target_lookup_failed", {**params,
-                                                                      "error": found.error}))
-            return
-        if found.void:
-            parent.void.append(target)
+            child.problems.append(Problem("spf_target_lookup_failed", {**params,
+                                                                       "error": found.error}))
+            return None
         records = [t for t in txt_texts(found) if spf.is_spf(t)]
         if not records:
             child.note = "missing"
-            self.problems.append(Problem("spf_target_missing", params))
-            return
-        if len(records) > 1:
+            child.problems.append(Problem("spf_target_missing", params))
+        elif len(records) > 1:
             child.note = "multiple"
-            self.problems.append(Problem("spf_multiple", {"domain": target,
-                                                          "count": len(records)}))
-            return
-        await self.visit(child, records[0], path | {key})
+            child.problems.append(Problem("spf_multiple", {"domain": target,
+                                                           "count": len(records)}))
+        else:
+            await self.visit(child, records[0], path | {key})
+        return target if found.void else None
 
-    async def void_check(self, node: _Node, term: spf.Term) -> None:
-        """Does an a/mx/exists target resolve? No records is a void lookup."""
+    async def void_check(self, node: _Node, term: spf.Term) -> str | None:
+        """Does an a/mx/exists target resolve? Its name when not (a void lookup)."""
         name = term.target or node.domain
         if term.name == "mx":
             found = await self.ask(name, "MX")
             if found is not None and len(found.records) > MX_ADDRESS_LIMIT:
-                self.problems.append(Problem("spf_mx_too_many", {
+                node.problems.append(Problem("spf_mx_too_many", {
                     "domain": node.domain, "target": name, "count": len(found.records)}))
         else:
             found = await self.ask(name, "A")
             if found is not None and found.void and term.name == "a":
                 # a mechanism is void only when the name has no address of either family
                 found = await self.ask(name, "AAAA")
-        if found is not None and found.void:
-            node.void.append(name)
+        return name if found is not None and found.void else None
 
 
 async def run(ctx: CheckContext) -> CheckResult | None:
@@ -209,8 +208,8 @@ async def run(ctx: CheckContext) -> CheckResult | None:
 
 def _judge(domain: str, top: _Node, walker: _Walker, type99: list[Problem]) -> CheckResult:
     assert top.record is not None
-    own = [p for p in walker.problems if p.params.get("domain") == domain]
-    others = [p for p in walker.problems if p.params.get("domain") != domain]
+    own = top.problems  # the record's own syntax first, then what it does, then its targets
+    others = [p for node in top.walk()[1:] for p in node.problems]
     verdicts: list[Problem] = []
     final = top.effective_all()
     shown_all = final.text if final else "(none)"
