@@ -32,6 +32,8 @@ from tests.checkrun import run_check  # noqa: E402
 from tests.dnssec import sign  # noqa: E402
 from tests.dnsserver import DnsServer  # noqa: E402
 from tests.test_check_dmarc import ZONE as DMARC_ZONE  # noqa: E402
+from tests.test_check_dnssec import MODES as DNSSEC_MODES  # noqa: E402
+from tests.test_check_dnssec import RECORDS as DNSSEC_RECORDS  # noqa: E402
 from tests.test_check_spf import ZONE as SPF_ZONE  # noqa: E402
 
 
@@ -121,15 +123,6 @@ REPORT_MX = "\n".join(f"{d}. MX 10 mail.ok.test." for d in (
     "dup.test", "typo.test", "nop.test", "two.test", "syntax.test", "reports.example",
     "own.ext.test", "forensic.example", "wildcard.example", "https.test", "norua.test")) + \
     "\nsub.weakparent.test. A 192.0.2.1"  # an existing subdomain, as mail.parent.test is
-DNSSEC_RECORDS = """
-good.test. MX 10 mx.good.test.
-mx.good.test. A 127.0.0.2
-plain.test. MX 10 mx.plain.test.
-island.test. MX 10 mx.island.test.
-broken.test. MX 10 mx.broken.test.
-"""
-DNSSEC_MODES = {"test.": "signed", "good.test.": "signed", "plain.test.": "unsigned",
-                "island.test.": "no_ds", "broken.test.": "expired"}
 
 CHECKDMARC_DRIVER = r"""
 import json, sys

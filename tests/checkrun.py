@@ -19,3 +19,15 @@ async def run_check(name: str, domain: str, server: DnsServer, *,
                                           Discovery("mx", (), ())))
     assert result is not None
     return result
+
+
+async def assert_verdict(name: str, domain: str, server: DnsServer, status: str,
+                         code: str) -> CheckResult:
+    """Run the check and insist on its status and headline code; the sentence is
+    filled (every parameter present) and a verdict that is not `pass` has a fix."""
+    result = await run_check(name, domain, server)
+    assert (result.status, result.headline.code) == (status, code), \
+        [p.code for p in result.problems]
+    text = result.headline.text()
+    assert text.message and (status in ("pass", "none", "error") or text.fix)
+    return result

@@ -6,7 +6,7 @@ import pytest
 
 from probe.core.checks._orgdomain import organizational_domain
 from tests import dnsserver
-from tests.checkrun import run_check
+from tests.checkrun import assert_verdict, run_check
 from tests.test_check_spf import txt
 
 dns_server = dnsserver.dns_server
@@ -90,11 +90,7 @@ def server(dns_server):
     ("extfail.test", "error", "dmarc_report_check_failed"),
 ])
 async def test_dmarc_verdicts(server, domain, status, code):
-    result = await run_check("dmarc", domain, server)
-    assert (result.status, result.headline.code) == (status, code), \
-        [p.code for p in result.problems]
-    text = result.headline.text()
-    assert text.message and (status == "pass" or text.fix)
+    await assert_verdict("dmarc", domain, server, status, code)
 
 
 async def test_inherited_policy_says_which_record_applied_and_uses_sp(server):
@@ -157,10 +153,7 @@ async def test_external_destinations_are_checked_once_each(server):
     ("servfail.test", "error", "tls_rpt_lookup_failed"),
 ])
 async def test_tls_rpt_verdicts(server, domain, status, code):
-    result = await run_check("tls_rpt", domain, server)
-    assert (result.status, result.headline.code) == (status, code), \
-        [p.code for p in result.problems]
-    assert result.headline.text().message
+    await assert_verdict("tls_rpt", domain, server, status, code)
 
 
 async def test_tls_rpt_lists_every_destination(server):
