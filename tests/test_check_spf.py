@@ -243,3 +243,12 @@ async def test_control_characters_stay_in_the_record_for_views_to_escape(server)
     result = await spf(server, "hostile.test")
     assert result.headline.code == "spf_bad_character"
     assert "\x1b[31m" in result.record  # the data as published; views sanitise
+
+
+async def test_a_server_that_drops_type_99_queries_costs_one_try_not_the_deadline(dns_server):
+    server = dns_server(txt("drop99.test.", "v=spf1 -all"),
+                        overrides={("drop99.test.", "SPF"): "drop"})
+    result = await run_check("spf", "drop99.test", server, lifetime=5.0)
+    assert result.status == "pass"
+    # bounded by one try's timeout (0.5 s), not the 5 s lifetime's ten tries
+    assert server.asked("drop99.test.", "SPF") <= 2
