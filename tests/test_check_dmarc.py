@@ -41,6 +41,18 @@ ZONE = "\n".join([
     txt("_dmarc.wild.test.", "v=DMARC1; p=reject; rua=mailto:r@wildcard.example"),
     txt("*._report._dmarc.wildcard.example.", "v=DMARC1"),
     txt("_dmarc.extfail.test.", "v=DMARC1; p=reject; rua=mailto:r@sf.example"),
+    # report domains that cannot receive mail: a typo, a null MX; one with only an A is fine
+    txt("_dmarc.nomail.test.", "v=DMARC1; p=reject; rua=mailto:d@nomail-typo.test"),
+    txt("_dmarc.nullmx.test.", "v=DMARC1; p=reject; rua=mailto:d@nullmx.test"),
+    "nullmx.test. MX 0 .",
+    txt("_dmarc.implicit.test.", "v=DMARC1; p=reject; rua=mailto:d@implicit.test"),
+    "implicit.test. A 192.0.2.7",
+    # every other report domain receives mail
+    *(f"{d}. MX 10 mail.reports.example." for d in (
+        "reject.test", "quarantine.test", "none.test", "partial.test", "syntax.test",
+        "nop.test", "order.test", "dup.test", "typo.test", "unknown.test", "two.test",
+        "spnone.test", "npnone.test", "parent.test", "weakparent.test", "reports.example",
+        "own.ext.test", "forensic.example", "wildcard.example", "sf.example", "baduri.test")),
     # TLS-RPT
     txt("_smtp._tls.reject.test.", "v=TLSRPTv1; rua=mailto:tls@reject.test"),
     txt("_smtp._tls.https.test.", "v=TLSRPTv1;rua=https://reports.https.test/tlsrpt, "
@@ -88,6 +100,9 @@ def server(dns_server):
     ("nosemi.test", "fail", "dmarc_not_recognised"),
     ("servfail.test", "error", "dmarc_lookup_failed"),
     ("extfail.test", "error", "dmarc_report_check_failed"),
+    ("nomail.test", "warn", "dmarc_report_domain_no_mail"),
+    ("nullmx.test", "warn", "dmarc_report_domain_no_mail"),
+    ("implicit.test", "pass", "dmarc_ok"),
 ])
 async def test_dmarc_verdicts(server, domain, status, code):
     await assert_verdict("dmarc", domain, server, status, code)
@@ -136,7 +151,9 @@ async def test_external_destinations_are_checked_once_each(server):
         "reports.example": "authorised", "own.ext.test": "internal",
         "forensic.example": "not authorised"}
     assert server.asked("ext.test._report._dmarc.forensic.example.", "TXT") == 1
-    assert not any("own.ext.test" in q.qname for q in server.queries)
+    assert not any("_report._dmarc.own.ext.test" in q.qname for q in server.queries)
+    assert result.details["report_domains_receive_mail"] == {
+        "reports.example": "yes", "own.ext.test": "yes", "forensic.example": "yes"}
     (problem,) = [p for p in result.problems if p.code == "dmarc_report_unauthorised"]
     assert problem.params["name"] == "ext.test._report._dmarc.forensic.example"
 

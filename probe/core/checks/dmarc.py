@@ -7,7 +7,9 @@ judges what the policy does: `p=none` only monitors, `pct` below 100
 applies it to part of the mail, `sp=`/`np=` may leave subdomains open, and
 without `rua=` nobody sees the reports. Report addresses outside the
 domain's organisation only receive reports when that domain publishes
-`DOMAIN._report._dmarc.DEST` (RFC 7489 §7.1); each is looked up.
+`DOMAIN._report._dmarc.DEST` (RFC 7489 §7.1); each is looked up, and so is
+whether each report domain can receive mail at all (a typo there loses every
+report without a sound).
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import dns.name
+
 from ..events import CheckResult, Problem
 from ..records import dmarc
 from ..records.dmarc import DmarcRecord
 from ..records.names import same_or_below
-from ._dns import txt
+from ._dns import lookup, txt
 from ._orgdomain import organizational_domain
 from .base import Check, CheckContext
 
@@ -62,14 +66,17 @@ async def run(ctx: CheckContext) -> CheckResult | None:
     policy_domain = name.removeprefix("_dmarc.")
     policy = (record.policy("sp") or record.policy("p")) if inherited else record.policy("p")
     verdicts = _judge_policy(record, domain, name, policy, inherited)
-    authorisation, report_problems = await _authorise_reports(ctx, record, policy_domain)
+    destinations = _destinations(record)
+    (authorisation, report_problems), (mail, mail_problems) = await asyncio.gather(
+        _authorise_reports(ctx, destinations, policy_domain),
+        _receive_mail(ctx, destinations, policy_domain))
     details.update({"policy": policy, "pct": record.pct, "tags": record.tags,
                     "rua": [u.text for u in record.rua], "ruf": [u.text for u in record.ruf],
-                    "report_authorisation": authorisation})
+                    "report_authorisation": authorisation, "report_domains_receive_mail": mail})
     params = {"domain": domain, "name": name, "policy": policy or "?"}
     ok = Problem("dmarc_inherited" if inherited else "dmarc_ok", params)
     return CheckResult.judge("dmarc", [*problems, *record.problems, *verdicts,
-                                       *report_problems],
+                                       *mail_problems, *report_problems],
                              ok, record=record.text, details=details)
 
 
@@ -95,15 +102,20 @@ def _judge_policy(record: DmarcRecord, domain: str, name: str, policy: str | Non
     return found
 
 
-async def _authorise_reports(ctx: CheckContext, record: DmarcRecord,
-                             policy_domain: str) -> tuple[dict[str, str], list[Problem]]:
-    """Look up `POLICY._report._dmarc.DEST` for each report domain outside the organisation."""
-    own = organizational_domain(policy_domain) or policy_domain
+def _destinations(record: DmarcRecord) -> dict[str, str]:
+    """Each report domain (at most MAX_DESTINATIONS) and the first URI naming it."""
     destinations: dict[str, str] = {}
     for uri in (*record.rua, *record.ruf):
         if uri.domain and uri.domain not in destinations:
             destinations[uri.domain] = uri.text
-    external = [d for d in destinations if not same_or_below(d, own)][:MAX_DESTINATIONS]
+    return dict(list(destinations.items())[:MAX_DESTINATIONS])
+
+
+async def _authorise_reports(ctx: CheckContext, destinations: dict[str, str],
+                             policy_domain: str) -> tuple[dict[str, str], list[Problem]]:
+    """Look up `POLICY._report._dmarc.DEST` for each report domain outside the organisation."""
+    own = organizational_domain(policy_domain) or policy_domain
+    external = [d for d in destinations if not same_or_below(d, own)]
     names = [f"{policy_domain}._report._dmarc.{dest}" for dest in external]
     answers = await asyncio.gather(*(txt(ctx.resolver, n) for n in names))
     status = {d: "internal" for d in destinations if same_or_below(d, own)}
@@ -121,6 +133,31 @@ async def _authorise_reports(ctx: CheckContext, record: DmarcRecord,
             status[dest] = "not authorised"
             problems.append(Problem("dmarc_report_unauthorised", params))
     return status, problems
+
+
+async def _receive_mail(ctx: CheckContext, destinations: dict[str, str],
+                        policy_domain: str) -> tuple[dict[str, str], list[Problem]]:
+    """Can each report domain receive mail at all (MX, else an address; not a null MX)?"""
+    verdicts = await asyncio.gather(*(_mail_domain(ctx, dest) for dest in destinations))
+    problems = [Problem("dmarc_report_domain_no_mail", {
+        "dest": dest, "uri": uri, "domain": policy_domain})
+        for (dest, uri), verdict in zip(destinations.items(), verdicts, strict=True)
+        if verdict == "no"]
+    return dict(zip(destinations, verdicts, strict=True)), problems
+
+
+async def _mail_domain(ctx: CheckContext, domain: str) -> str:
+    """"yes", "no" or "unknown" (a DNS error: not worth a verdict of its own)."""
+    mx = await lookup(ctx.resolver, domain, "MX")
+    if mx.status == "ok":
+        return "no" if all(r.exchange == dns.name.root for r in mx.records) else "yes"
+    if mx.status == "nodata":  # RFC 5321 §5.1: the domain's own address is the mail host
+        addresses = await asyncio.gather(lookup(ctx.resolver, domain, "A"),
+                                         lookup(ctx.resolver, domain, "AAAA"))
+        if any(a.status == "ok" for a in addresses):
+            return "yes"
+        return "unknown" if any(a.status == "error" for a in addresses) else "no"
+    return "no" if mx.status == "nxdomain" else "unknown"
 
 
 CHECK = Check("dmarc", "domain", run)
