@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from probe.core import checks
 from probe.core.checks.base import CheckContext
 from probe.core.events import CheckResult
 from probe.core.mx import Discovery, build_resolver
 from probe.core.plan import build_plan
-from tests.dnsserver import DnsServer
 
 
-async def run_check(name: str, domain: str, server: DnsServer, *,
+class Server(Protocol):
+    """A DNS server on loopback: the test DNS server, or a private Unbound."""
+
+    @property
+    def address(self) -> tuple[str, int]: ...
+
+
+async def run_check(name: str, domain: str, server: Server, *,
                     lifetime: float = 1.5) -> CheckResult:
     """The result of the domain check `name` for `domain`, asking only `server`."""
     (check,) = checks.load([name])
@@ -21,7 +29,7 @@ async def run_check(name: str, domain: str, server: DnsServer, *,
     return result
 
 
-async def assert_verdict(name: str, domain: str, server: DnsServer, status: str,
+async def assert_verdict(name: str, domain: str, server: Server, status: str,
                          code: str) -> CheckResult:
     """Run the check and insist on its status and headline code; the sentence is
     filled (every parameter present) and a verdict that is not `pass` has a fix."""

@@ -38,6 +38,7 @@ _ALGORITHM = dns.dnssec.Algorithm.ECDSAP256SHA256
 class Signed:
     records: list[tuple[str, str, str]]  # (owner, type, rdata): DnsServer's RecordSpec
     anchor: dns.rrset.RRset  # the root zone's DNSKEY RRset
+    zones: dict[str, str]  # apex -> master-file text of that zone alone (for a real server)
 
 
 def _apex_of(name: dns.name.Name, apexes: list[dns.name.Name]) -> dns.name.Name:
@@ -93,4 +94,5 @@ def sign(text: str, zones: Mapping[str, ZoneMode]) -> Signed:
     records = [(name.to_text(), dns.rdatatype.to_text(rdata.rdtype), rdata.to_text())
                for zone in built.values() for name, rdataset in zone.iterate_rdatasets()
                for rdata in rdataset]
-    return Signed(records, anchor)
+    zones = {apex.to_text(): zone.to_text(relativize=False) for apex, zone in built.items()}
+    return Signed(records, anchor, zones)

@@ -1,13 +1,17 @@
 """The `dnssec` check, over zones dnspython really signs (tests/dnssec.py).
 
-Two kinds of server stand in front of the same signed data: the loopback
-DNS server as a validating resolver (it checks the signatures up the DS
+Three kinds of server stand in front of the same signed data: a private
+Unbound (tests/unbound.py), the real validating resolver; the loopback DNS
+server in its validating-resolver role (it checks the signatures up the DS
 chain to the root key, sets AD, answers SERVFAIL for bogus data unless CD
-is set), and as a plain authoritative server, which hands out RRSIGs but
-never validates -- the "cannot tell" side of the check.
+is set), which also lets single answers be broken on purpose; and the same
+server as a plain authoritative server, which hands out RRSIGs but never
+validates -- the "cannot tell" side of the check.
 """
 
 from __future__ import annotations
+
+import json
 
 import dns.flags
 import dns.message
@@ -22,6 +26,8 @@ from probe.core.plan import build_plan
 from tests import dnsserver
 from tests.checkrun import run_check
 from tests.dnssec import sign
+from tests.smtpserver import Scripted, dialog
+from tests.unbound import running
 
 dns_server = dnsserver.dns_server
 
@@ -40,6 +46,13 @@ MODES = {"test.": "signed", "good.test.": "signed", "plain.test.": "unsigned",
 @pytest.fixture(scope="module")
 def signed():
     return sign(RECORDS, MODES)
+
+
+@pytest.fixture(scope="module")
+def unbound(signed):
+    """A real validating resolver (Unbound) over the same signed zones."""
+    with running(signed) as server:
+        yield server
 
 
 @pytest.fixture
@@ -65,6 +78,30 @@ async def test_verdicts_from_a_validating_resolver(validating, domain, status, c
     assert result.details["resolver_validates"] is True
     if status in ("pass", "fail"):  # the verdict rests on what this resolver said: name it
         assert str(validating.port) in result.headline.text().message
+
+
+@pytest.mark.parametrize(("domain", "status", "code"), [
+    ("good.test", "pass", "dnssec_validated"),
+    ("nomx.good.test", "pass", "dnssec_validated"),
+    ("plain.test", "none", "dnssec_unsigned"),
+    ("island.test", "warn", "dnssec_no_ds"),
+    ("broken.test", "fail", "dnssec_bogus"),
+])
+async def test_the_same_verdicts_from_a_real_unbound(unbound, domain, status, code):
+    result = await run_check("dnssec", domain, unbound)
+    assert (result.status, result.headline.code) == (status, code)
+    assert result.details["resolver_validates"] is True
+
+
+async def test_probe_through_unbound_reports_a_validated_domain(unbound, run_cli):
+    async with Scripted(dialog(), host="127.0.0.2") as smtp:
+        result = await run_cli("good.test", "--nameserver", unbound.nameserver_arg, "--port",
+                               str(smtp.port), "--helo", "probe.test", "--checks", "dnssec",
+                               "--json")
+    (check,) = json.loads(result.out)["checks"]
+    assert (check["status"], check["code"]) == ("pass", "dnssec_validated")
+    assert check["details"]["signer"] == "good.test"
+    assert result.code == 0
 
 
 async def test_bogus_is_confirmed_with_checking_disabled(validating):
