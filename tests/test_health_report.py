@@ -105,3 +105,15 @@ async def test_hostile_record_text_is_escaped_in_plain_and_kept_in_json(dns_serv
     assert checks["spf"]["code"] == "spf_not_recognised"
     assert "\x1b]0;PWNED\x07" in checks["spf"]["record"]  # the data as published
     assert "dmarc_unknown_tag" in {p["code"] for p in checks["dmarc"]["problems"]}
+
+
+async def test_a_silent_dns_answer_only_sinks_its_own_check(dns_server, run_cli):
+    server = dns_server(BROKEN, overrides={("_dmarc.broken.test.", "TXT"): "drop",
+                                           ("_smtp._tls.broken.test.", "TXT"): "servfail"})
+    result = await _probe(run_cli, server, "broken.test", "--json", "--timeout", "2")
+    document = json.loads(result.out)
+    by_name = {c["check"]: c for c in document["checks"]}
+    assert by_name["dmarc"]["status"] == "error"  # its deadline, not the run's
+    assert by_name["tls_rpt"]["code"] == "tls_rpt_lookup_failed"
+    assert by_name["spf"]["code"] == "spf_plus_all"  # the others finished normally
+    assert document["hosts"][0]["outcome"] == "ok" and result.code == 0
