@@ -19,6 +19,7 @@ from typing import NoReturn, TextIO
 from knowledge import resolve_lang
 
 from . import views
+from .core import checks
 from .core.exit_status import ExitStatus
 from .core.plan import PHASES, InputError, Plan, build_plan
 from .sanitize import to_display
@@ -72,7 +73,8 @@ def _probe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls-ca-file", metavar="PEM",
                         help="also trust this CA bundle when judging server certificates")
     parser.add_argument("--checks", metavar="LIST",
-                        help="health checks to run, comma-separated (default: all)")
+                        help="health checks to run, comma-separated, from "
+                        f"{', '.join(checks.names())} (default: all)")
     parser.add_argument("--no-checks", action="store_true", help="run no health checks")
     parser.add_argument("--strict", action="store_true",
                         help="exit 3 when mail flows but a health check fails")

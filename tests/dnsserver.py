@@ -17,10 +17,12 @@ Shape:
   of `(name, type, rdata)` tuples. Odd data is fine: `MX 0 .`, an MX to
   `192.0.2.1.`, labels with `\\027` escape bytes, IDN A-labels, big RRsets.
 * Answers are authoritative (AA). A name absent from the data, and with no
-  descendant in it, is NXDOMAIN; a name present with other types is NOERROR
-  with an empty answer (NoAnswer). CNAMEs are chased inside the data as a real
-  authoritative server does; a chain ending on a missing name is NXDOMAIN
-  (RFC 6604: the rcode speaks for the last name of the chain).
+  descendant in it, is NXDOMAIN unless a `*` record at its closest encloser
+  covers it (RFC 4592 wildcards, e.g. DMARC's `*._report._dmarc.DEST`); a
+  name present with other types is NOERROR with an empty answer (NoAnswer).
+  CNAMEs are chased inside the data as a real authoritative server does; a
+  chain ending on a missing name is NXDOMAIN (RFC 6604: the rcode speaks for
+  the last name of the chain).
 * Per-name (or per name+type) overrides answer SERVFAIL, REFUSED, YXDOMAIN,
   NXDOMAIN, FORMERR, NOTIMP, or drop the query so the client times out.
 * Truncation: answers bigger than the client's UDP limit (512, or its EDNS
@@ -28,6 +30,16 @@ Shape:
   forces TC over UDP for chosen names (or all) to exercise the TCP retry.
 * Every query received is logged (`qname`, `qtype`, `transport`) so tests can
   assert what was -- or was not -- asked.
+* DNSSEC (zones signed by `tests/dnssec.py`): RRSIGs are kept per covered
+  type and added to answers when the query has the DO bit, with the zone's
+  SOA (and its RRSIG, and the NSEC at the name) in the authority section of
+  a negative answer. Without DO nothing changes.
+* `validate_with=ANCHOR` (the root DNSKEY RRset) makes the server behave like
+  a validating resolver in front of its own data: it checks every answer's
+  signatures with dnspython up the DS chain to the anchor, sets AD on
+  secure answers, answers SERVFAIL for bogus ones unless the query sets CD,
+  and clears AA. It trusts its own data for "no DS here" (an insecure
+  delegation) instead of checking NSEC proofs, the one shortcut it takes.
 
 Use it as a context manager (`with DnsServer(zone) as srv:`) or through the
 `dns_server` fixture factory below (import it into the test module).
@@ -45,6 +57,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+import dns.dnssec
 import dns.exception
 import dns.flags
 import dns.message
@@ -128,14 +141,19 @@ class DnsServer:
         ttl: int = 300,
         overrides: Mapping[OverrideKey, Action] | None = None,
         truncate: bool | Iterable[str] = False,
+        validate_with: dns.rrset.RRset | None = None,
     ) -> None:
         """Load the data; nothing listens until `start()` (or `with`).
 
         `truncate=True` answers every UDP query with TC (every answer then
         comes over TCP); a list of names does it only for those names.
+        `validate_with` (a root DNSKEY RRset) turns on the validating-resolver
+        behaviour described in the module docstring.
         """
         self._lock = threading.Lock()
         self._data: dict[dns.name.Name, dict[int, dns.rrset.RRset]] = {}
+        self._sigs: dict[dns.name.Name, dict[int, dns.rrset.RRset]] = {}  # by covered type
+        self._anchor = validate_with
         self._overrides: dict[tuple[dns.name.Name, int | None], Action] = {}
         self._queries: list[Query] = []
         self._ttl = ttl
@@ -200,13 +218,22 @@ class DnsServer:
         with self._lock:
             if rdtype is None:
                 self._data.pop(owner, None)
+                self._sigs.pop(owner, None)
             else:
                 node = self._data.get(owner, {})
                 node.pop(int(dns.rdatatype.from_text(rdtype)), None)
+                self._sigs.get(owner, {}).pop(int(dns.rdatatype.from_text(rdtype)), None)
                 if not node:
                     self._data.pop(owner, None)
 
     def _merge(self, rrset: dns.rrset.RRset) -> None:
+        if rrset.rdtype == dns.rdatatype.RRSIG:
+            sigs = self._sigs.setdefault(rrset.name, {})
+            if rrset.covers in sigs:
+                sigs[rrset.covers].union_update(rrset)
+            else:
+                sigs[rrset.covers] = rrset
+            return
         node = self._data.setdefault(rrset.name, {})
         existing = node.get(rrset.rdtype)
         if existing is None:
@@ -296,10 +323,15 @@ class DnsServer:
             response.flags |= dns.flags.AA
             if action == "drop":
                 return None
+            dnssec = bool(query.ednsflags & dns.flags.DO)
+            if dnssec:
+                response.ednsflags |= dns.flags.DO  # RFC 3225 §3: echo DO
             if action is not None:
                 response.set_rcode(_RCODES[action])
             else:
-                self._answer(response, qname, qtype)
+                self._answer(response, qname, qtype, dnssec or self._anchor is not None)
+                if self._anchor is not None:
+                    response = self._as_validator(query, response, dnssec)
             forced_tc = transport == "udp" and (self._truncate_all or qname in self._truncate)
         if forced_tc:
             return self._truncated(response)
@@ -311,32 +343,160 @@ class DnsServer:
                 return self._truncated(response)
         return response.to_wire(max_size=65535)
 
-    def _answer(self, response: dns.message.Message, qname: dns.name.Name, qtype: int) -> None:
-        """Fill the answer section from the data; lock held by the caller."""
+    def _answer(self, response: dns.message.Message, qname: dns.name.Name, qtype: int,
+                dnssec: bool = False) -> None:
+        """Fill the answer section from the data; lock held by the caller.
+
+        With `dnssec` (the DO bit), each RRset comes with its RRSIGs and a
+        negative answer carries the zone's SOA, the NSEC at the name and
+        their RRSIGs in the authority section.
+        """
         name = qname
         seen: set[dns.name.Name] = set()
         for _ in range(_CNAME_HOPS):
-            node = self._data.get(name)
+            node = self._data.get(name) or self._wildcard(name)
             if node is None:
                 if not self._exists(name):
                     response.set_rcode(dns.rcode.NXDOMAIN)
+                self._deny(response, name, dnssec)
                 return
             if qtype == dns.rdatatype.ANY:
                 for rrset in node.values():
-                    response.answer.append(rrset)
+                    self._add(response.answer, rrset, dnssec)
                 return
             if qtype in node:
-                response.answer.append(node[qtype])
+                self._add(response.answer, node[qtype], dnssec)
                 return
             cname = node.get(dns.rdatatype.CNAME)
             if cname is None:
+                self._deny(response, name, dnssec)
                 return  # NOERROR, empty answer: the name exists with other types
-            response.answer.append(cname)
+            self._add(response.answer, cname, dnssec)
             seen.add(name)
             name = cname[0].target
             if name in seen:
                 return  # CNAME loop: hand back what we have, like BIND does
         # chain longer than _CNAME_HOPS: stop with what we have
+
+    def _wildcard(self, name: dns.name.Name) -> dict[int, dns.rrset.RRset] | None:
+        """RFC 4592: a missing name takes `*.<closest encloser>`'s records, renamed."""
+        if self._exists(name) or name == dns.name.root:
+            return None
+        encloser = name.parent()
+        while not self._exists(encloser) and encloser != dns.name.root:
+            encloser = encloser.parent()
+        source = self._data.get(dns.name.Name((b"*", *encloser.labels)))
+        if source is None:
+            return None
+        renamed = {}
+        for rdtype, rrset in source.items():
+            copy = dns.rrset.RRset(name, rrset.rdclass, rrset.rdtype, rrset.covers)
+            copy.update(rrset)
+            renamed[rdtype] = copy
+        return renamed
+
+    def _add(self, section: list[dns.rrset.RRset], rrset: dns.rrset.RRset,
+             dnssec: bool) -> None:
+        section.append(rrset)
+        sigs = self._sigs.get(rrset.name, {}).get(rrset.rdtype)
+        if dnssec and sigs is not None:
+            section.append(sigs)
+
+    def _apex(self, name: dns.name.Name) -> dns.name.Name | None:
+        """The closest enclosing name that owns an SOA: the zone `name` is in."""
+        while True:
+            if dns.rdatatype.SOA in self._data.get(name, {}):
+                return name
+            if name == dns.name.root:
+                return None
+            name = name.parent()
+
+    def _deny(self, response: dns.message.Message, name: dns.name.Name, dnssec: bool) -> None:
+        """The authority section of a negative answer when DNSSEC records were asked for."""
+        apex = self._apex(name)
+        if not dnssec or apex is None:
+            return
+        self._add(response.authority, self._data[apex][dns.rdatatype.SOA], True)
+        nsec = self._data.get(name, {}).get(dns.rdatatype.NSEC)
+        if nsec is not None:
+            self._add(response.authority, nsec, True)
+
+    # -- validating resolver ------------------------------------------------
+
+    def _as_validator(self, query: dns.message.Message, response: dns.message.Message,
+                      dnssec: bool) -> dns.message.Message:
+        """Judge the answer as a validating resolver would; lock held by the caller."""
+        response.flags &= ~dns.flags.AA
+        response.flags |= dns.flags.RA
+        checking_disabled = bool(query.flags & dns.flags.CD)
+        security = self._security(response)
+        if security == "bogus" and not checking_disabled:
+            failed = dns.message.make_response(query)
+            failed.flags |= dns.flags.RA
+            failed.set_rcode(dns.rcode.SERVFAIL)
+            return failed
+        if security == "secure" and not checking_disabled and \
+                (dnssec or query.flags & dns.flags.AD):
+            response.flags |= dns.flags.AD
+        if not dnssec:
+            for section in (response.answer, response.authority):
+                section[:] = [r for r in section if r.rdtype != dns.rdatatype.RRSIG]
+        return response
+
+    def _security(self, response: dns.message.Message) -> str:
+        """secure, insecure or bogus: the weakest of the RRsets the answer rests on."""
+        rrsets = [r for r in response.answer if r.rdtype != dns.rdatatype.RRSIG] or \
+            [r for r in response.authority if r.rdtype == dns.rdatatype.SOA]
+        verdicts = {self._rrset_security(rrset) for rrset in rrsets} or {"insecure"}
+        for verdict in ("bogus", "insecure"):
+            if verdict in verdicts:
+                return verdict
+        return "secure"
+
+    def _rrset_security(self, rrset: dns.rrset.RRset) -> str:
+        owner = rrset.name
+        # a DS record lives in the parent zone, above the cut it describes
+        start = owner.parent() if rrset.rdtype == dns.rdatatype.DS and owner != dns.name.root \
+            else owner
+        apex = self._apex(start)
+        if apex is None:
+            return "insecure"
+        zone = self._zone_security(apex)
+        if zone != "secure":
+            return zone
+        return "secure" if self._verified(rrset, apex) else "bogus"
+
+    def _verified(self, rrset: dns.rrset.RRset, apex: dns.name.Name) -> bool:
+        keys = self._data.get(apex, {}).get(dns.rdatatype.DNSKEY)
+        sigs = self._sigs.get(rrset.name, {}).get(rrset.rdtype)
+        if keys is None or sigs is None:
+            return False
+        try:
+            dns.dnssec.validate(rrset, sigs, {apex: keys})
+        except dns.dnssec.ValidationFailure:
+            return False
+        return True
+
+    def _zone_security(self, apex: dns.name.Name) -> str:
+        """Walk the chain of trust from the anchor down to `apex`."""
+        keys = self._data.get(apex, {}).get(dns.rdatatype.DNSKEY)
+        if apex == dns.name.root:
+            assert self._anchor is not None
+            trusted = keys is not None and any(k in self._anchor for k in keys)
+            return "secure" if trusted and self._verified(keys, apex) else "bogus"
+        parent = self._apex(apex.parent())
+        parent_security = self._zone_security(parent) if parent is not None else "insecure"
+        if parent_security != "secure":
+            return parent_security
+        ds = self._data.get(apex, {}).get(dns.rdatatype.DS)
+        if ds is None:
+            return "insecure"  # no DS: an insecure delegation (NSEC proof not checked)
+        assert parent is not None  # a secure parent zone exists
+        if keys is None or not self._verified(ds, parent):
+            return "bogus"
+        matched = any(dns.dnssec.make_ds(apex, key, d.digest_type) == d
+                      for key in keys for d in ds)
+        return "secure" if matched and self._verified(keys, apex) else "bogus"
 
     @staticmethod
     def _truncated(response: dns.message.Message) -> bytes:

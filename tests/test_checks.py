@@ -104,7 +104,8 @@ async def test_plain_report_has_a_health_block(dns_server, run_cli):
     async with Scripted(dialog(), host="127.0.0.3") as smtp:
         server = dns_server("good.test. MX 10 mx2.good.test.\n" + ZONE)
         result = await run_cli("good.test", "--nameserver", server.nameserver_arg, "--port",
-                               str(smtp.port), "--plain", "--helo", "probe.test")
+                               str(smtp.port), "--plain", "--helo", "probe.test",
+                               "--checks", "ptr")
     health = result.out.split("\nHealth:\n", 1)[1]
     first = health.splitlines()[0]
     assert first.split()[:3] == ["ptr", "[127.0.0.3]", "warn"]
