@@ -74,7 +74,8 @@ def _rfc_note(stage: Stage, timeout: float) -> str:
     return ""
 
 
-def _ehlo_keywords(lines: tuple[str, ...]) -> set[str]:
+def ehlo_keywords(lines: tuple[str, ...]) -> set[str]:
+    """The extension keywords of an EHLO reply (STARTTLS, SIZE...), upper case."""
     return {line.split()[0].upper() for line in lines[1:] if line.split()}
 
 
@@ -270,7 +271,7 @@ class Session:
         step = await self.exchange("ehlo", f"EHLO {self.helo}", timeout)
         assert step.reply is not None
         if step.reply.code_class == 2:
-            return _ehlo_keywords(step.reply.lines)
+            return ehlo_keywords(step.reply.lines)
         if step.reply.code_class == 5:
             helo = await self.exchange("helo", f"HELO {self.helo}", timeout)
             assert helo.reply is not None
@@ -326,8 +327,7 @@ class Session:
             if reply.code == 421 or not self.protocol.is_connected:
                 self.usable = False
                 raise _Stop("421")
-            self.finding("starttls_refused", reply_code=reply.code)
-            return False
+            return False  # the `tls` check reports the refusal
         if framed.rest or len(framed.replies) > 1:
             injected = bytes(self.tee.data[mark + len(reply.raw):mark + len(reply.raw) + 200])
             self.finding("starttls_injection",
@@ -346,11 +346,9 @@ class Session:
         ssl_object = transport.get_extra_info("ssl_object") if transport else None
         self.record(Step("tls", None, None, (finished - reply_at) * 1000,
                          explain_success("tls", self.plan.lang)))
-        if ssl_object is not None:
+        if ssl_object is not None:  # the `tls` check judges what inspect() saw
             self.tls = tls.inspect(ssl_object, self.server_name, self.plan.tls_ca_file)
             self.emit(TlsEstablished(self.key, self.tls))
-            for code, params in tls.findings_for(self.tls, self.server_name):
-                self.finding(code, **params)
         self.consumed = len(self.tee.data)
         return True
 
@@ -378,11 +376,8 @@ class Session:
         await self.exchange("help", "HELP", timeout)
         if plan.stops_after("help"):
             return
-        if not plan.starttls:
-            self.finding("starttls_skipped")
-        elif "STARTTLS" not in keywords:
-            self.finding("no_starttls")
-        elif await self.starttls():
+        # Whether TLS was offered, refused or up is the `tls` check's verdict.
+        if plan.starttls and "STARTTLS" in keywords and await self.starttls():
             keywords = await self.ehlo()
         if plan.stops_after("starttls"):
             return

@@ -84,10 +84,11 @@ def test_findings_are_sorted_worst_first() -> None:
     text = findings_content([
         (Finding("implicit_mx", {"domain": "a.example"}), None),
         (Finding("nxdomain", {"domain": "e\x1b[2J"}), None),
-        (Finding("no_starttls"), fakes.MX1)]).plain
+        (Finding("postmaster_rejected", {"rcpt": "postmaster@a.example"}), fakes.MX1)]).plain
     assert text.splitlines() == [
         "✖ e\\x1b[2J does not exist (NXDOMAIN): no mail can be delivered to it",
-        "⚠ mx1.example.com: the server does not offer STARTTLS: mail to it travels unencrypted",
+        "⚠ mx1.example.com: the server refuses <postmaster@a.example>: RFC 5321 §4.5.1 "
+        "requires every mail domain to accept mail for postmaster",
         "• a.example has no MX record; using the implicit MX, its own address (RFC 5321 §5.1)"]
 
 
