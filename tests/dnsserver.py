@@ -28,6 +28,9 @@ Shape:
   forces TC over UDP for chosen names (or all) to exercise the TCP retry.
 * Every query received is logged (`qname`, `qtype`, `transport`) so tests can
   assert what was -- or was not -- asked.
+* `secure=` plays a validating resolver: answers for the chosen names (or all)
+  carry the AD bit when the query asked for it (AD or DO set, RFC 6840 §5.7).
+  No signatures are made: the AD bit is what a stub resolver relies on.
 
 Use it as a context manager (`with DnsServer(zone) as srv:`) or through the
 `dns_server` fixture factory below (import it into the test module).
@@ -128,6 +131,7 @@ class DnsServer:
         ttl: int = 300,
         overrides: Mapping[OverrideKey, Action] | None = None,
         truncate: bool | Iterable[str] = False,
+        secure: bool | Iterable[str] = False,
     ) -> None:
         """Load the data; nothing listens until `start()` (or `with`).
 
@@ -150,6 +154,10 @@ class DnsServer:
                 self.add(name, rdtype, rdata)
         for key, action in (overrides or {}).items():
             self.set_override(key, action)
+        self._secure_all = secure is True
+        self._secure: set[dns.name.Name] = (
+            set() if isinstance(secure, bool) else {_name(n) for n in secure}
+        )
 
         self._udp: socket.socket | None = None
         self._tcp: socket.socket | None = None
@@ -300,6 +308,9 @@ class DnsServer:
                 response.set_rcode(_RCODES[action])
             else:
                 self._answer(response, qname, qtype)
+                asked_ad = query.flags & dns.flags.AD or query.ednsflags & dns.flags.DO
+                if asked_ad and (self._secure_all or qname in self._secure):
+                    response.flags |= dns.flags.AD
             forced_tc = transport == "udp" and (self._truncate_all or qname in self._truncate)
         if forced_tc:
             return self._truncated(response)
