@@ -381,3 +381,11 @@ def test_client_context_is_opportunistic():
     context = tls.client_context()
     assert context.verify_mode == ssl.CERT_NONE
     assert context.check_hostname is False
+
+
+def test_certificate_problems_come_before_an_old_protocol():
+    info = _info(version="TLSv1.1", expired=True, verify_error="expired")
+    assert [code for code, _ in tls.problems_for(info, "mx.test")] == [
+        "tls_cert_expired", "tls_deprecated_version"]
+    assert [code for code, _ in tls.problems_for(TlsInfo("TLSv1", "x", None), "mx.test")] == [
+        "tls_no_certificate", "tls_deprecated_version"]

@@ -233,11 +233,11 @@ def problems_for(tls: TlsInfo, host: str) -> list[tuple[str, dict[str, Any]]]:
     more specific reason (expiry, self-signed, name) already explains it.
     """
     found: list[tuple[str, dict[str, Any]]] = []
-    if tls.version in DEPRECATED_VERSIONS:
-        found.append(("tls_deprecated_version", {"version": tls.version}))
+    old_version = ([("tls_deprecated_version", {"version": tls.version})]
+                   if tls.version in DEPRECATED_VERSIONS else [])
     cert = tls.certificate
     if cert is None:
-        return [*found, ("tls_no_certificate", {})]
+        return [("tls_no_certificate", {}), *old_version]
     if cert.expired:
         found.append(("tls_cert_expired", {"not_after": cert.not_after}))
     elif cert.not_yet_valid:
@@ -253,4 +253,4 @@ def problems_for(tls: TlsInfo, host: str) -> list[tuple[str, dict[str, Any]]]:
     explained = cert.expired or cert.not_yet_valid or cert.self_signed or not cert.hostname_match
     if cert.verify_error and not explained:
         found.append(("tls_cert_untrusted", {"error": cert.verify_error}))
-    return found
+    return found + old_version  # last: a certificate problem is the one to fix first

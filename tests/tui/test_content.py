@@ -92,6 +92,19 @@ def test_findings_are_sorted_worst_first() -> None:
         "• a.example has no MX record; using the implicit MX, its own address (RFC 5321 §5.1)"]
 
 
+def test_a_check_shows_every_problem_that_needs_action() -> None:
+    from probe.core.events import CheckResult, Problem
+    from probe.tui.content import check_line
+
+    expired = Problem("tls_cert_expired", {"host": "mx\x1b[2J", "not_after": "2020-01-01"})
+    deprecated = Problem("tls_deprecated_version", {"version": "TLSv1"})
+    check = CheckResult.judge("tls", [expired, deprecated],
+                              Problem("tls_ok", {}), host=fakes.MX1)
+    lines = check_line(check, "en").plain.splitlines()
+    assert lines[0].startswith("⚠ tls 192.0.2.10: the certificate of mx\\x1b[2J expired")
+    assert lines[1:] == ["  + TLS version TLSv1 is deprecated (RFC 8996)"]
+
+
 def test_labels_the_tui_shows_exist_in_every_language() -> None:
     shown = ("description", "when", "fix", "fix_admin", "learn_more", "category", "severity")
     for lang in ("en", "fr", "zh", "tr", "xx"):
