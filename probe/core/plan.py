@@ -94,6 +94,10 @@ class Plan:
     checks: tuple[str, ...] = ()  # health checks to run, by name
     checks_named: bool = False  # the user listed them (--checks), rather than the default
     strict: bool = False  # a failed health check makes the exit code at least 3
+    # Where HTTPS fetches (the MTA-STS policy) connect. RFC 8461 fixes 443, so
+    # no option sets this: it is a seam for tests, whose policy servers listen
+    # on an unprivileged loopback port.
+    https_port: int = 443
 
     def stops_after(self, phase: str) -> bool:
         """True when the user asked to stop once `phase` is done."""
