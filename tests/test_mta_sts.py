@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import errno
 import json
 import ssl
 from contextlib import AsyncExitStack
@@ -25,7 +24,7 @@ from probe.core import mta_sts as sts
 from tests import dnsserver
 from tests.conftest import server_context
 from tests.httpsserver import HttpsServer, Response
-from tests.smtpserver import Scripted, dialog
+from tests.smtpserver import Scripted, dialog, same_port_servers
 
 dns_server = dnsserver.dns_server
 HELO = "probe.test"
@@ -128,25 +127,6 @@ def https_port(monkeypatch):
     return point
 
 
-async def smtp_servers(stack: AsyncExitStack, scripts: dict[str, Any]) -> int:
-    """One scripted SMTP server per loopback address, all on one port (--port is global)."""
-    for _ in range(20):
-        servers: list[Scripted] = []
-        try:
-            port = 0
-            for address, script in scripts.items():
-                server = await stack.enter_async_context(Scripted(script, host=address,
-                                                                  port=port))
-                servers.append(server)
-                port = server.port
-            return port
-        except OSError as exc:
-            if exc.errno != errno.EADDRINUSE:
-                raise
-            await stack.aclose()
-    raise RuntimeError("no port free on every loopback address")
-
-
 def zone(mx: dict[str, str], txt: str | None = 'v=STSv1; id=2025010101',
          policy_address: str | None = POLICY_HOST) -> str:
     """x.test's MX hosts (name -> address), its _mta-sts record and policy host address."""
@@ -167,7 +147,7 @@ async def probe_mta_sts(run_cli, dns_server, https_port, ca, ca_file, *, policy:
     """Probe x.test; `mx` maps MX names to (address, STARTTLS context or None)."""
     mx = mx or {"mx1.x.test": ("127.0.0.2", server_context(ca, "mx1.x.test"))}
     async with AsyncExitStack() as stack:
-        port = await smtp_servers(stack, {address: dialog(tls=context)
+        port = await same_port_servers(stack, {address: dialog(tls=context)
                                           for address, context in mx.values()})
         server = dns_server(zone({name: a for name, (a, _) in mx.items()}, **zone_args))
         https = HttpsServer(server_context(ca, policy_cert), policy, host=POLICY_HOST)

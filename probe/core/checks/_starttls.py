@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..events import Step
+from ..events import Problem, Step
 from ..plan import Plan
 from ..session import ehlo_keywords
 from .base import SessionResult
@@ -68,3 +68,21 @@ def starttls_outcome(session: SessionResult, plan: Plan) -> StartTls:
     if greeting.stage == "helo" or "STARTTLS" not in ehlo_keywords(greeting.reply.lines):
         return StartTls("not_offered", greeting)
     return StartTls("not_reached")  # offered, but the session stopped before it (--quit-after)
+
+
+_STATE_CODES = {
+    "skipped": "tls_skipped",
+    "not_reached": "tls_not_reached",
+    "not_offered": "no_starttls",
+    "refused": "starttls_refused",
+    "failed": "starttls_failed",
+}
+
+
+def state_problem(outcome: StartTls, session: SessionResult) -> Problem:
+    """The `tls` check's problem for a session without TLS (in the catalogue's words,
+    which other checks quote when they name a host that has no TLS)."""
+    key = session.key
+    return Problem(_STATE_CODES.get(outcome.state, "tls_not_reached"), {
+        "host": key.host, "address": key.address, "reply": outcome.reply,
+        "error": outcome.error})

@@ -19,15 +19,14 @@ from .. import mta_sts as sts
 from .. import tls as certificates
 from ..events import CheckResult, Problem
 from ._lookup import DnsFailed, addresses, lookup, txt_text
-from ._starttls import starttls_outcome
+from ._starttls import starttls_outcome, state_problem
 from .base import Check, CheckContext, SessionResult
 
 POLICY_PATH = "/.well-known/mta-sts.txt"
 MAX_POLICY_BYTES = 64 * 1024  # RFC 8461 §3.3 suggests senders cap the policy at 64 KiB
 MAX_TXT_CHARS = 4096
 SHORT_MAX_AGE = 604800  # a week: RFC 8461 §3.2 expects "weeks or greater"
-_FAILED_TLS = {"not_offered": "no_starttls", "refused": "starttls_refused",
-               "failed": "starttls_failed"}
+_NO_TLS = ("not_offered", "refused", "failed")
 _FETCH_CODES = {"certificate": "mta_sts_policy_certificate"}
 
 
@@ -111,9 +110,8 @@ def _refusals(sessions: tuple[SessionResult, ...], ctx: CheckContext,
         params = {"host": key.host, "address": key.address}
         outcome = starttls_outcome(session, ctx.plan)
         reasons: list[Problem] = []
-        if outcome.state in _FAILED_TLS:
-            reasons.append(Problem(_FAILED_TLS[outcome.state], {
-                **params, "reply": outcome.reply, "error": outcome.error}))
+        if outcome.state in _NO_TLS:
+            reasons.append(state_problem(outcome, session))
         elif session.tls is not None:
             reasons += [Problem(code, {**params, **found}) for code, found
                         in certificates.problems_for(session.tls, session.server_name)

@@ -15,16 +15,8 @@ from typing import Any
 
 from .. import tls as certificates
 from ..events import CheckResult, Problem, TlsInfo
-from ._starttls import starttls_outcome
+from ._starttls import starttls_outcome, state_problem
 from .base import Check, CheckContext
-
-_STATE_CODES = {
-    "skipped": "tls_skipped",
-    "not_reached": "tls_not_reached",
-    "not_offered": "no_starttls",
-    "refused": "starttls_refused",
-    "failed": "starttls_failed",
-}
 
 
 def facts(info: TlsInfo) -> dict[str, Any]:
@@ -47,8 +39,7 @@ async def run(ctx: CheckContext) -> CheckResult | None:
     outcome = starttls_outcome(session, ctx.plan)
     info = session.tls
     if outcome.state != "up" or info is None:
-        code = _STATE_CODES.get(outcome.state, "tls_not_reached")
-        problem = Problem(code, {**params, "reply": outcome.reply, "error": outcome.error})
+        problem = state_problem(outcome, session)
         return CheckResult("tls", problem, (problem,), host=key)
     problems = [Problem(code, {**params, **found})
                 for code, found in certificates.problems_for(info, session.server_name)]
