@@ -5,14 +5,24 @@ HTTP/1.1 to answer one GET per connection with what the test scripted:
 status, headers, body, or a delay. Every request is logged with the SNI name
 the client sent, its request line and its Host header, so tests can assert
 that the probe asked for the right name at the address its resolver chose.
+
+The `https_port` fixture points the probe's policy fetch at the server's
+port through `Plan.https_port`, the seam no command-line option reaches: it
+wraps the CLI's plan builder for the test's duration.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import pytest
+
+from probe import cli
 
 MAX_HEAD = 16 * 1024
 
@@ -92,3 +102,15 @@ class HttpsServer:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+
+@pytest.fixture
+def https_port(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    """`https_port(port)`: the probes this test runs fetch HTTPS from `port`."""
+
+    def point(port: int) -> None:
+        real = cli.build_plan
+        monkeypatch.setattr(cli, "build_plan", lambda *args, **kwargs: dataclasses.replace(
+            real(*args, **kwargs), https_port=port))
+
+    return point

@@ -11,7 +11,6 @@ CLI's plan builder: no option a user could type reaches it.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import ssl
 from contextlib import AsyncExitStack
@@ -19,14 +18,14 @@ from typing import Any
 
 import pytest
 
-from probe import cli
 from probe.core import mta_sts as sts
-from tests import dnsserver
+from tests import dnsserver, httpsserver
 from tests.conftest import server_context
 from tests.httpsserver import HttpsServer, Response
 from tests.smtpserver import Scripted, dialog, same_port_servers
 
 dns_server = dnsserver.dns_server
+https_port = httpsserver.https_port
 HELO = "probe.test"
 POLICY_HOST = "127.0.0.4"  # where mta-sts.x.test points: only our resolver knows it
 ENFORCE = b"version: STSv1\nmode: enforce\nmx: mx1.x.test\nmx: *.x.test\nmax_age: 604800\n"
@@ -113,18 +112,6 @@ def test_mx_patterns_match_one_leftmost_label(pattern, host, expected):
 
 
 # -- end to end ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def https_port(monkeypatch):
-    """Point the policy fetch at a test port (the seam no CLI option reaches)."""
-
-    def point(port: int) -> None:
-        real = cli.build_plan
-        monkeypatch.setattr(cli, "build_plan", lambda *args, **kwargs: dataclasses.replace(
-            real(*args, **kwargs), https_port=port))
-
-    return point
 
 
 def zone(mx: dict[str, str], txt: str | None = 'v=STSv1; id=2025010101',
