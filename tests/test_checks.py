@@ -191,22 +191,27 @@ async def _waits_for_session(context: CheckContext) -> CheckResult | None:
                        host=context.key)
 
 
-async def test_a_raising_or_hanging_check_does_not_sink_the_others(monkeypatch):
-    _extra_checks(monkeypatch, Check("raises", "domain", _raises),
-                  Check("hangs", "domain", _hangs), Check("late", "host", _waits_for_session))
+def slow(seconds: float):
+    """A server whose every reply after the greeting takes `seconds`."""
 
-    async def slow(reader, writer, server):
-        """Every reply takes 0.4 s: the session outlasts the 1.2 s check deadline."""
+    async def script(reader, writer, server):
         writer.write(b"220 slow.test ESMTP\r\n")
         while line := await reader.readline():
-            await asyncio.sleep(0.4)
+            await asyncio.sleep(seconds)
             verb = line.split()[0].upper() if line.split() else b""
             writer.write(b"221 bye\r\n" if verb == b"QUIT" else b"250 ok\r\n")
             await writer.drain()
             if verb == b"QUIT":
                 return
 
-    async with Scripted(slow) as server:
+    return script
+
+
+async def test_a_raising_or_hanging_check_does_not_sink_the_others(monkeypatch):
+    _extra_checks(monkeypatch, Check("raises", "domain", _raises),
+                  Check("hangs", "domain", _hangs), Check("late", "host", _waits_for_session))
+
+    async with Scripted(slow(0.4)) as server:  # the session outlasts the 1.2 s deadline
         plan = build_plan("x.test", mx=[server.mx], helo="probe.test", timeout=1.2)
         done = [e.result async for e in run_probe(plan) if isinstance(e, CheckDone)]
     by_name = {r.check: r for r in done}
@@ -242,18 +247,8 @@ async def _counts_sessions(context: CheckContext) -> CheckResult | None:
 async def test_a_domain_check_can_wait_for_every_session(monkeypatch):
     _extra_checks(monkeypatch, Check("counting", "domain", _counts_sessions))
 
-    async def slow(reader, writer, server):
-        """Each reply takes 0.3 s: a session lasts longer than the 0.5 s check deadline."""
-        writer.write(b"220 slow.test ESMTP\r\n")
-        while line := await reader.readline():
-            await asyncio.sleep(0.3)
-            verb = line.split()[0].upper() if line.split() else b""
-            writer.write(b"221 bye\r\n" if verb == b"QUIT" else b"250 ok\r\n")
-            await writer.drain()
-            if verb == b"QUIT":
-                return
-
-    async with Scripted(slow) as one, Scripted(slow) as two:
+    # each session lasts longer than the 0.5 s check deadline
+    async with Scripted(slow(0.3)) as one, Scripted(slow(0.3)) as two:
         plan = build_plan("x.test", mx=[one.mx, two.mx], helo="probe.test", timeout=0.5,
                           checks="ptr")
         done = [e.result async for e in run_probe(plan) if isinstance(e, CheckDone)]

@@ -75,24 +75,15 @@ def test_spki_is_read_as_encoded_in_the_certificate(pki, name):
 
 @pytest.mark.parametrize("selector", [0, 1])
 @pytest.mark.parametrize("mtype", [0, 1, 2])
-def test_dane_ee_matches_the_leaf_for_every_selector_and_matching_type(pki, selector, mtype):
+@pytest.mark.parametrize(("usage", "depth", "other"), [(3, 0, 1), (2, 1, 0)])
+def test_every_selector_and_matching_type(pki, usage, depth, other, selector, mtype):
+    """DANE-EE matches the leaf, DANE-TA the issuer; neither matches the other one."""
     chain = chain_of(pki["leaf"])
-    record = dane.Tlsa(3, selector, mtype, expected(chain[0], selector, mtype))
+    record = dane.Tlsa(usage, selector, mtype, expected(chain[depth], selector, mtype))
     found = dane.match([record], chain, MX)
-    assert (found.record, found.depth) == (record, 0)
-    wrong = dane.Tlsa(3, selector, mtype, expected(chain[1], selector, mtype))
-    assert dane.match([wrong], chain, MX).record is None  # the issuer is not the leaf
-
-
-@pytest.mark.parametrize("selector", [0, 1])
-@pytest.mark.parametrize("mtype", [0, 1, 2])
-def test_dane_ta_matches_the_issuer_and_checks_the_leaf(pki, selector, mtype):
-    chain = chain_of(pki["leaf"])
-    record = dane.Tlsa(2, selector, mtype, expected(chain[1], selector, mtype))
-    found = dane.match([record], chain, MX)
-    assert (found.record, found.depth) == (record, 1)
-    on_leaf = dane.Tlsa(2, selector, mtype, expected(chain[0], selector, mtype))
-    assert dane.match([on_leaf], chain, MX).record is None  # a leaf is no trust anchor
+    assert (found.record, found.depth) == (record, depth)
+    wrong = dane.Tlsa(usage, selector, mtype, expected(chain[other], selector, mtype))
+    assert dane.match([wrong], chain, MX).record is None  # EE is no issuer, a leaf no anchor
 
 
 def test_dane_ee_ignores_names_and_dates_but_dane_ta_does_not(pki):
