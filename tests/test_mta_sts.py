@@ -299,3 +299,17 @@ async def test_plain_report_names_every_mx_that_breaks_the_policy(run_cli, dns_s
     assert "+ the enforced MTA-STS policy requires verified TLS, and senders will refuse: " \
            "mx1.x.test [127.0.0.2]: the certificate does not name the MX host mx1.x.test" in block
     assert all(len(line) <= 80 for line in result.out.splitlines())
+
+
+@pytest.mark.parametrize("response", [
+    Response(body=b"version: STSv1\nmode: enforce\nmx: \x1b]0;pwned\x07.x.test\nmax_age: 86400\n"),
+    Response(302, headers={"Location": "https://x.test/\x1b[2J"}),
+    Response(body=ENFORCE, headers={"Content-Type": "text/\x1b[31mred"}),
+])
+async def test_hostile_policy_text_never_reaches_the_terminal(run_cli, dns_server, https_port,
+                                                              ca, ca_file, response):
+    result, _ = await probe_mta_sts(run_cli, dns_server, https_port, ca, ca_file,
+                                    policy=response, mode="--plain")
+    health = result.out.split("\nHealth:\n", 1)[1]
+    assert health.startswith("  mta_sts")
+    assert "\x1b" not in result.out and "\x07" not in result.out

@@ -165,8 +165,8 @@ async def _judge(ctx: CheckContext, params: dict[str, Any], details: dict[str, A
 
 async def run(ctx: CheckContext) -> CheckResult | None:
     domain = ctx.plan.domain
-    if not domain:
-        return None
+    if not domain or ctx.discovery.outcome is not None or not ctx.discovery.records:
+        return None  # no mail host (null MX, NXDOMAIN, DNS failure): nothing to protect
     params: dict[str, Any] = {"domain": domain,
                               "url": f"https://mta-sts.{domain}{POLICY_PATH}"}
     details: dict[str, Any] = {}
