@@ -40,6 +40,9 @@ Shape:
   secure answers, answers SERVFAIL for bogus ones unless the query sets CD,
   and clears AA. It trusts its own data for "no DS here" (an insecure
   delegation) instead of checking NSEC proofs, the one shortcut it takes.
+* `secure=` plays a validating resolver: answers for the chosen names (or all)
+  carry the AD bit when the query asked for it (AD or DO set, RFC 6840 §5.7).
+  No signatures are made: the AD bit is what a stub resolver relies on.
 
 Use it as a context manager (`with DnsServer(zone) as srv:`) or through the
 `dns_server` fixture factory below (import it into the test module).
@@ -142,6 +145,7 @@ class DnsServer:
         overrides: Mapping[OverrideKey, Action] | None = None,
         truncate: bool | Iterable[str] = False,
         validate_with: dns.rrset.RRset | None = None,
+        secure: bool | Iterable[str] = False,
     ) -> None:
         """Load the data; nothing listens until `start()` (or `with`).
 
@@ -168,6 +172,10 @@ class DnsServer:
                 self.add(name, rdtype, rdata)
         for key, action in (overrides or {}).items():
             self.set_override(key, action)
+        self._secure_all = secure is True
+        self._secure: set[dns.name.Name] = (
+            set() if isinstance(secure, bool) else {_name(n) for n in secure}
+        )
 
         self._udp: socket.socket | None = None
         self._tcp: socket.socket | None = None
@@ -332,6 +340,9 @@ class DnsServer:
                 self._answer(response, qname, qtype, dnssec or self._anchor is not None)
                 if self._anchor is not None:
                     response = self._as_validator(query, response, dnssec)
+                asked_ad = query.flags & dns.flags.AD or query.ednsflags & dns.flags.DO
+                if asked_ad and (self._secure_all or qname in self._secure):
+                    response.flags |= dns.flags.AD
             forced_tc = transport == "udp" and (self._truncate_all or qname in self._truncate)
         if forced_tc:
             return self._truncated(response)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 # Deadline for a client's TLS handshake on an implicit-TLS listener (asyncio
@@ -151,3 +152,23 @@ def dialog(greeting: bytes = b"220 mx.test ESMTP ready\r\n", replies: Replies | 
                 return
 
     return script
+
+
+async def same_port_servers(stack: contextlib.AsyncExitStack,
+                            scripts: Mapping[str, Script]) -> int:
+    """One scripted server per loopback address (127.0.0.x), all on one port, entered
+    into `stack`; returns the port. A probe's --port applies to every MX host, so
+    several MX hosts in one test must share it."""
+    for _ in range(20):
+        try:
+            port = 0
+            for address, script in scripts.items():
+                server = await stack.enter_async_context(Scripted(script, host=address,
+                                                                  port=port))
+                port = server.port
+            return port
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            await stack.aclose()
+    raise RuntimeError("no port free on every loopback address")

@@ -952,15 +952,22 @@ async def test_c40_starttls_response_injection_is_discarded_and_reported(run_cli
     assert_quit_sent(p)
 
 
-async def test_c41_starttls_454_continues_in_plaintext_with_a_finding(run_cli, ca):
+def tls_check(p: Probe) -> dict[str, Any]:
+    (check,) = [c for c in p.host["checks"] if c["check"] == "tls"]
+    return check
+
+
+async def test_c41_starttls_454_continues_in_plaintext_and_the_tls_check_says_so(run_cli, ca):
     script = dialog(tls=server_context(ca, "127.0.0.1"),
                     starttls_reply=b"454 4.7.0 TLS not available due to temporary reason\r\n")
-    p = await probe(run_cli, script)
+    p = await probe(run_cli, script, "--checks", "tls")
     assert p.step("starttls")["reply"]["code"] == 454
     assert "tls" not in p.stages
     assert p.host["tls"] is None
-    assert "starttls_refused" in p.finding_codes
-    assert "unencrypted" in p.finding("starttls_refused")["message"]
+    check = tls_check(p)
+    assert (check["code"], check["status"]) == ("starttls_refused", "fail")
+    assert "454 4.7.0 TLS not available" in check["summary"]
+    assert "unencrypted" in check["summary"]
     assert [s["stage"] for s in p.steps].count("ehlo") == 1
     assert p.stages[-3:] == ["mail", "rcpt", "quit"]
     assert p.host["outcome"] == "transient" and p.code == 1  # a refused STARTTLS (verdict.py)
@@ -968,9 +975,10 @@ async def test_c41_starttls_454_continues_in_plaintext_with_a_finding(run_cli, c
 
 
 async def test_c41_starttls_not_advertised_is_never_sent(run_cli):
-    p = await probe(run_cli, dialog())
+    p = await probe(run_cli, dialog(), "--checks", "tls")
     assert "STARTTLS" not in p.commands
-    assert "no_starttls" in p.finding_codes
+    check = tls_check(p)
+    assert (check["code"], check["status"]) == ("no_starttls", "fail")
     assert p.code == 0
 
 

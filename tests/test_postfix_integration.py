@@ -268,16 +268,23 @@ def test_tls_details_from_the_real_handshake(postfix_server: PostfixInstance) ->
     assert f"{tls['version']} with cipher {tls['cipher']}" in log
 
 
-def test_untrusted_certificate_is_a_finding_not_a_failure(postfix_server: PostfixInstance) -> None:
+def tls_check(host: dict) -> dict:
+    (check,) = [c for c in host["checks"] if c["check"] == "tls"]
+    return check
+
+
+def test_untrusted_certificate_is_a_tls_verdict_not_a_failure(
+        postfix_server: PostfixInstance) -> None:
     """Without the test CA the chain cannot verify: reported, exit code unchanged."""
-    run = run_cli(postfix_server, DOMAIN, "--mx", postfix_server.mx_arg, "--json", "--helo", HELO)
+    run = run_cli(postfix_server, DOMAIN, "--mx", postfix_server.mx_arg, "--json", "--helo", HELO,
+                  "--checks", "tls")
     assert run.returncode == 0, run.describe()
     assert_well_formed(run)
     host = only_host(run)
     cert = host["tls"]["certificate"]
     assert cert["verify_error"], cert
-    all_findings = run.doc["findings"] + host["findings"]
-    assert all_findings, "an unverifiable certificate should be reported as a finding"
+    check = tls_check(host)
+    assert (check["code"], check["status"]) == ("tls_cert_untrusted", "warn"), check
     assert stages(host) == FULL_DIALOG
     assert_quit_and_no_data(run)
 
@@ -516,7 +523,7 @@ def test_mx_discovery_and_hostname_match(postfix_server: PostfixInstance, dns_se
 
 
 def test_certificate_name_mismatch(postfix_server: PostfixInstance, dns_server) -> None:
-    """An MX name the certificate does not cover: a finding, still exit 0."""
+    """An MX name the certificate does not cover: the tls check says so, still exit 0."""
     dns = dns_server(f"{DOMAIN}. MX 10 other.{DOMAIN}.\nother.{DOMAIN}. A 127.0.0.1\n")
     run = run_cli(
         postfix_server, DOMAIN, "--nameserver", dns.nameserver_arg,
@@ -527,7 +534,10 @@ def test_certificate_name_mismatch(postfix_server: PostfixInstance, dns_server) 
     host = only_host(run)
     cert = host["tls"]["certificate"]
     assert cert["hostname_match"] is False
-    assert run.doc["findings"] + host["findings"], run.describe()
+    check = tls_check(host)
+    assert check["code"] == "tls_cert_name_mismatch", check
+    assert f"does not name the MX host other.{DOMAIN}" in check["summary"]
+    assert MX_NAME in check["summary"]  # the name the certificate does carry
     assert_quit_and_no_data(run)
 
 

@@ -1,8 +1,8 @@
 """STARTTLS with real certificates (trustme, and a self-signed one made with cryptography).
 
 SMTP TLS is opportunistic: the probe always completes the handshake and then
-judges the certificate, so a bad certificate is a finding and the session goes
-on to MAIL and RCPT; the exit code does not change (CONTRACT.md).
+judges the certificate, so a bad certificate is the `tls` check's verdict and
+the session goes on to MAIL and RCPT; the exit code does not change.
 
 With `--mx 127.0.0.1:PORT` the MX "name" is the IP, so end-to-end certificates
 are issued for the IP identity "127.0.0.1"; name matching against DNS names is
@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from probe.core import tls
-from probe.core.events import CertificateInfo, Finding, TlsInfo
+from probe.core.events import CertificateInfo, Problem, TlsInfo
 from tests.conftest import server_context
 from tests.smtpserver import Scripted, dialog
 
@@ -38,7 +38,8 @@ async def probe_tls(run_cli, context: ssl.SSLContext, *args: str, mode: str = "-
                     script=None):
     async with Scripted(script or dialog(tls=context)) as server:
         result = await asyncio.wait_for(
-            run_cli("x.test", "--mx", server.mx, mode, "--helo", HELO, "--timeout", "2", *args),
+            run_cli("x.test", "--mx", server.mx, mode, "--helo", HELO, "--timeout", "2",
+                    "--checks", "tls", *args),
             HANG_GUARD)
     assert result.code in (0, 1, 2), result.err
     assert "Traceback" not in result.err
@@ -50,11 +51,13 @@ def only_host(doc: dict[str, Any]) -> dict[str, Any]:
     return host
 
 
-def tls_findings(host: dict[str, Any], code: str) -> list[str]:
-    """Messages of the host's TLS findings, after checking they all carry `code`."""
-    found = [f for f in host["findings"] if f["code"].startswith("tls_")]
-    assert [f["code"] for f in found] == [code] * len(found), found
-    return [f["message"] for f in found]
+def tls_check(host: dict[str, Any], code: str) -> dict[str, Any]:
+    """The host's `tls` check, after checking its verdict is `code` and that the
+    session itself raised no TLS finding (the check says it, once)."""
+    assert not [f for f in host["findings"] if "tls" in f["code"]], host["findings"]
+    (check,) = [c for c in host["checks"] if c["check"] == "tls"]
+    assert check["code"] == code, check
+    return check
 
 
 def make_cert(*, cn: str = "self.test", dns: tuple[str, ...] = (), ips: tuple[str, ...] = (),
@@ -114,7 +117,9 @@ async def test_good_certificate_verifies_and_a_second_ehlo_follows(run_cli, ca, 
                       "rcpt", "quit"]
     second_ehlo = [s for s in host["steps"] if s["stage"] == "ehlo"][1]
     assert second_ehlo["reply"]["lines"][0] == "mx.test greets you over TLS"
-    assert tls_findings(host, "") == []
+    check = tls_check(host, "tls_ok")
+    assert check["status"] == "pass" and check["fix"] is None
+    assert info["version"] in check["summary"] and cert["not_after"] in check["summary"]
     assert result.code == 0 and host["outcome"] == "ok"
     assert server.commands()[-1] == "QUIT"
     assert server.commands().count(f"EHLO {HELO}") == 2  # the second one over TLS
@@ -130,7 +135,7 @@ async def test_good_certificate_plain_report(run_cli, ca, ca_file):
     assert result.code == 0
 
 
-async def test_expired_certificate_is_a_finding_and_the_probe_goes_on(run_cli, ca, ca_file):
+async def test_expired_certificate_is_a_tls_verdict_and_the_probe_goes_on(run_cli, ca, ca_file):
     result, server = await probe_tls(run_cli, server_context(ca, "127.0.0.1", expired=True),
                                      "--tls-ca-file", ca_file)
     host = only_host(json.loads(result.out))
@@ -138,7 +143,8 @@ async def test_expired_certificate_is_a_finding_and_the_probe_goes_on(run_cli, c
     assert cert["expired"] is True
     assert cert["verify_error"] is not None
     assert cert["hostname_match"] is True
-    assert any("expired" in m for m in tls_findings(host, "tls_cert_expired"))
+    check = tls_check(host, "tls_cert_expired")
+    assert check["status"] == "warn" and f"expired on {cert['not_after']}" in check["summary"]
     assert [s["stage"] for s in host["steps"]][-3:] == ["mail", "rcpt", "quit"]
     assert result.code == 0 and host["outcome"] == "ok"  # certificates never change it
     assert "RCPT TO:<postmaster@x.test>" in server.commands()
@@ -152,8 +158,8 @@ async def test_certificate_expiring_soon_says_when(run_cli, ca, ca_file):
     cert.configure_cert(context)
     result, _ = await probe_tls(run_cli, context, "--tls-ca-file", ca_file)
     host = only_host(json.loads(result.out))
-    (message,) = tls_findings(host, "tls_cert_expiring")
-    assert "in 5 days" in message
+    check = tls_check(host, "tls_cert_expiring")
+    assert "in 5 days" in check["summary"] and check["status"] == "warn"
     assert host["tls"]["certificate"]["days_left"] == 5 and result.code == 0
 
 
@@ -165,8 +171,9 @@ async def test_wrong_host_certificate(run_cli, ca, ca_file):
     assert cert["hostname_match"] is False
     assert cert["expired"] is False
     assert cert["san"] == ["mx.elsewhere.test"]
-    (message,) = tls_findings(host, "tls_cert_name_mismatch")
-    assert "does not name 127.0.0.1" in message and "mx.elsewhere.test" in message
+    check = tls_check(host, "tls_cert_name_mismatch")
+    assert "does not name the MX host 127.0.0.1" in check["summary"]
+    assert "mx.elsewhere.test" in check["summary"]
     assert result.code == 0
 
 
@@ -177,8 +184,8 @@ async def test_untrusted_ca_sets_verify_error(run_cli, ca):
     assert cert["verify_error"]
     assert cert["hostname_match"] is True and cert["expired"] is False
     assert cert["self_signed"] is False
-    (message,) = tls_findings(host, "tls_cert_untrusted")
-    assert "does not verify" in message
+    check = tls_check(host, "tls_cert_untrusted")
+    assert "does not verify" in check["summary"] and check["details"]["verify_error"]
     assert result.code == 0
 
 
@@ -191,7 +198,8 @@ async def test_self_signed_certificate(run_cli, tmp_path):
     assert info["verify_error"]
     assert info["hostname_match"] is True
     assert info["subject"] == info["issuer"] == "CN=mx.self.test"
-    assert any("self-signed" in m for m in tls_findings(host, "tls_cert_self_signed"))
+    check = tls_check(host, "tls_cert_self_signed")
+    assert "self-signed" in check["summary"] and "TLSA 3 1 1" in check["fix"]
     assert result.code == 0
 
 
@@ -230,6 +238,30 @@ async def test_tls_alert_mid_handshake_names_the_alert(run_cli):
     assert "HANDSHAKE_FAILURE" in step["error"]["message"].upper()
     assert "QUIT" not in server.commands()
     assert result.code == 1
+    check = tls_check(host, "starttls_failed")
+    assert check["status"] == "fail" and "HANDSHAKE_FAILURE" in check["summary"].upper()
+
+
+@pytest.mark.parametrize(("args", "code", "status"), [
+    (("--no-starttls",), "tls_skipped", "error"),
+    (("--quit-after", "ehlo"), "tls_not_reached", "error"),  # offered, never tried
+    (("--quit-after", "starttls"), "tls_ok", "pass"),
+])
+async def test_tls_check_when_starttls_was_not_tried(run_cli, ca, ca_file, args, code, status):
+    result, server = await probe_tls(run_cli, server_context(ca, "127.0.0.1"),
+                                     "--tls-ca-file", ca_file, *args)
+    check = tls_check(only_host(json.loads(result.out)), code)
+    assert check["status"] == status
+    assert ("STARTTLS" in server.commands()) == (code == "tls_ok")
+
+
+async def test_helo_fallback_means_no_starttls(run_cli):
+    script = dialog(replies={"EHLO": b"502 5.5.1 EHLO not supported\r\n"})
+    result, server = await probe_tls(run_cli, None, script=script)
+    host = only_host(json.loads(result.out))
+    check = tls_check(host, "no_starttls")
+    assert check["status"] == "fail" and check["fix"]
+    assert f"HELO {HELO}" in server.commands() and "STARTTLS" not in server.commands()
 
 
 async def test_quit_over_tls_without_close_notify_is_not_a_221(run_cli, ca, ca_file):
@@ -311,28 +343,33 @@ def _info(**changes: Any) -> TlsInfo:
     return TlsInfo(version, "TLS_AES_128_GCM_SHA256", CertificateInfo(**cert))
 
 
-def test_findings_for_a_good_certificate_are_empty():
-    assert tls.findings_for(_info(), "mx.test") == []
+def test_problems_for_a_good_certificate_are_none():
+    assert tls.problems_for(_info(), "mx.test") == []
 
 
 def _messages(info: TlsInfo, host: str) -> list[tuple[str, str]]:
-    """(code, English message) of each finding, rendered from the catalogue."""
-    return [(code, Finding(code, params).message) for code, params in tls.findings_for(info, host)]
+    """(code, English message) of each problem, rendered from the catalogue."""
+    return [(code, Problem(code, {"host": host, **params}).text().message)
+            for code, params in tls.problems_for(info, host)]
 
 
-def test_findings_for_each_problem_have_their_own_code():
+def test_each_problem_has_its_own_code():
     assert _messages(_info(expired=True, verify_error="expired"), "mx.test") == [
-        ("tls_cert_expired", "certificate expired on 2030-01-01T00:00:00Z")]
+        ("tls_cert_expired", "the certificate of mx.test expired on 2030-01-01T00:00:00Z; "
+         "senders that verify (MTA-STS, DANE-TA) refuse it")]
     ((code, mismatch),) = _messages(_info(hostname_match=False, verify_error="x"), "mx2.test")
     assert code == "tls_cert_name_mismatch" and "mx2.test" in mismatch and "mx.test" in mismatch
     assert _messages(_info(self_signed=True, verify_error="x"), "mx.test") == [
-        ("tls_cert_self_signed", "certificate is self-signed")]
+        ("tls_cert_self_signed", "the certificate of mx.test is self-signed: senders that verify "
+         "with public CAs (MTA-STS) refuse it; only a DANE-EE (usage 3) TLSA record makes it "
+         "verifiable")]
     ((code, chain),) = _messages(_info(verify_error="unknown issuer"), "mx.test")
     assert code == "tls_cert_untrusted" and "does not verify: unknown issuer" in chain
     ((code, old),) = _messages(_info(version="TLSv1"), "mx.test")
     assert code == "tls_deprecated_version" and "TLSv1 is deprecated" in old
     assert _messages(TlsInfo("TLSv1.3", "x", None), "mx.test") == [
-        ("tls_no_certificate", "the server sent no certificate")]
+        ("tls_no_certificate", "mx.test sent no certificate (anonymous TLS): no sender can "
+         "authenticate it")]
     ((code, soon),) = _messages(_info(days_left=3), "mx.test")
     assert code == "tls_cert_expiring" and "in 3 days" in soon
     ((code, early),) = _messages(_info(not_yet_valid=True, not_before="2031-01-01T00:00:00Z",
@@ -344,3 +381,11 @@ def test_client_context_is_opportunistic():
     context = tls.client_context()
     assert context.verify_mode == ssl.CERT_NONE
     assert context.check_hostname is False
+
+
+def test_certificate_problems_come_before_an_old_protocol():
+    info = _info(version="TLSv1.1", expired=True, verify_error="expired")
+    assert [code for code, _ in tls.problems_for(info, "mx.test")] == [
+        "tls_cert_expired", "tls_deprecated_version"]
+    assert [code for code, _ in tls.problems_for(TlsInfo("TLSv1", "x", None), "mx.test")] == [
+        "tls_no_certificate", "tls_deprecated_version"]

@@ -25,7 +25,7 @@ def test_hosts_come_out_in_preference_order_and_findings_attach_to_their_host():
     for event in [
         HostStarted(MX20), HostStarted(MX10),
         StepStarted(MX10, "rcpt", "RCPT TO:<a@x.test>"),
-        FindingRaised(Finding("no_starttls", {}, MX10)),
+        FindingRaised(Finding("postmaster_rejected", {"rcpt": "postmaster@x.test"}, MX10)),
         FindingRaised(Finding("implicit_mx", {"domain": "x.test"})),
     ]:
         report.feed(event)
@@ -37,6 +37,6 @@ def test_hosts_come_out_in_preference_order_and_findings_attach_to_their_host():
     report.feed(ProbeDone("ok", 0))
     host = report.hosts[MX10]
     assert host.active is None and host.steps == [step] and host.outcome == "ok"
-    assert [f.code for f in host.findings] == ["no_starttls"]
+    assert [f.code for f in host.findings] == ["postmaster_rejected"]
     assert [f.code for f in report.findings] == ["implicit_mx"]
     assert report.done == ProbeDone("ok", 0)

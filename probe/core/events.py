@@ -180,6 +180,13 @@ class CheckResult:
     def status(self) -> CheckStatus:
         return self.headline.status
 
+    @property
+    def also(self) -> tuple[Problem, ...]:
+        """The other problems that need action (warn or fail): a view showing one line per
+        check lists them too, so a second broken thing is not hidden behind the first."""
+        return tuple(p for p in self.problems
+                     if p is not self.headline and p.status in ("warn", "fail"))
+
     @classmethod
     def judge(cls, check: str, problems: list[Problem] | tuple[Problem, ...], ok: Problem,
               **kwargs: Any) -> CheckResult:

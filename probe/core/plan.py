@@ -106,6 +106,10 @@ class Plan:
     auth: AuthSpec | None = None  # AUTH after TLS with these credentials
     catch_all: bool = False  # also RCPT a random local part: does the domain take anything?
     retry_greylist: float | None = None  # after a greylisting 4xx, wait and retry once
+    # Where HTTPS fetches (the MTA-STS policy) connect. RFC 8461 fixes 443, so
+    # no option sets this: it is a seam for tests, whose policy servers listen
+    # on an unprivileged loopback port.
+    https_port: int = 443
 
     def stops_after(self, phase: str) -> bool:
         """True when the user asked to stop once `phase` is done."""

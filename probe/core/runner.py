@@ -139,10 +139,13 @@ class _Probe:
         # domain's policy records are only checked when asked for by name.
         wanted = plan.checks if discovery.source != "override" or plan.checks_named else ()
         checks = check_registry.load(wanted)
-        base = CheckContext(plan, resolver, discovery)
+        all_sessions: asyncio.Future[tuple[SessionResult, ...]] = (
+            asyncio.get_running_loop().create_future())
+        base = CheckContext(plan, resolver, discovery, _all_sessions=all_sessions)
         domain_checks = [self.spawn(self.check(c, base)) for c in checks
                          if c.scope == "domain" and plan.domain]
         if discovery.outcome is not None:
+            all_sessions.set_result(())
             await asyncio.gather(*domain_checks)
             return discovery.outcome
 
@@ -157,7 +160,12 @@ class _Probe:
             for address in record.addresses:
                 key = HostKey(record.host, address, port, record.preference)
                 sessions.append(self.spawn(self.session(key, record.host, base, host_checks)))
-        results = [r for r in await asyncio.gather(*sessions) if r is not None]
+        try:
+            results = [r for r in await asyncio.gather(*sessions) if r is not None]
+        except BaseException:
+            all_sessions.cancel()
+            raise
+        all_sessions.set_result(tuple(results))
         outcomes.extend(r.outcome for r in results)
         self.port_blocked_hint(results)
         run_context = CheckContext(plan, resolver, discovery, sessions=tuple(results))
@@ -178,6 +186,7 @@ class _Probe:
         try:
             async with self.limits.slot(key.address):
                 self.emit(HostStarted(key))
+                # Not _all_sessions: a host check waiting for every session would deadlock.
                 context = CheckContext(base.plan, base.resolver, base.discovery, key,
                                        server_name, _session=done)
                 checks = [self.spawn(self.check(c, context)) for c in host_checks]

@@ -77,7 +77,8 @@ def _rfc_note(stage: Stage, timeout: float) -> str:
     return ""
 
 
-def _ehlo_keywords(lines: tuple[str, ...]) -> set[str]:
+def ehlo_keywords(lines: tuple[str, ...]) -> set[str]:
+    """The extension keywords of an EHLO reply (STARTTLS, SIZE...), upper case."""
     return {line.split()[0].upper() for line in lines[1:] if line.split()}
 
 
@@ -320,10 +321,9 @@ class Session:
         self._inspect(connection.ssl_object)
 
     def _inspect(self, ssl_object: ssl.SSLObject) -> None:
+        """Describe the TLS session; the `tls` check judges what this saw."""
         self.tls = tls.inspect(ssl_object, self.server_name, self.plan.tls_ca_file)
         self.emit(TlsEstablished(self.key, self.tls))
-        for code, params in tls.findings_for(self.tls, self.server_name):
-            self.finding(code, **params)
 
     async def ehlo(self) -> tuple[str, ...]:
         """EHLO, falling back to HELO (as a visible step) when EHLO gets a 5xx.
@@ -390,8 +390,7 @@ class Session:
             if reply.code == 421 or not self.protocol.is_connected:
                 self.usable = False
                 raise _Stop("421")
-            self.finding("starttls_refused", reply_code=reply.code)
-            return False
+            return False  # the `tls` check reports the refusal
         if framed.rest or len(framed.replies) > 1:
             injected = bytes(self.tee.data[mark + len(reply.raw):mark + len(reply.raw) + 200])
             self.finding("starttls_injection",
@@ -439,13 +438,9 @@ class Session:
         await self.exchange("help", "HELP", timeout)
         if plan.stops_after("help"):
             return
-        if self.tls is not None or plan.implicit_tls:
-            pass  # implicit TLS: encrypted from the first byte
-        elif not plan.starttls:
-            self.finding("starttls_skipped")
-        elif "STARTTLS" not in _ehlo_keywords(extensions):
-            self.finding("no_starttls")
-        elif await self.starttls():
+        # Whether TLS was offered, refused or up is the `tls` check's verdict.
+        if plan.starttls and not plan.implicit_tls and self.tls is None and \
+                "STARTTLS" in ehlo_keywords(extensions) and await self.starttls():
             extensions = await self.ehlo()
         if plan.stops_after("starttls"):
             return

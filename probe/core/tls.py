@@ -5,7 +5,7 @@ probe that refused bad certificates would report a failure no real sender
 sees. We therefore handshake without verification (the session goes on) and
 judge the certificate afterwards with `cryptography`'s RFC 5280 verifier
 against the system trust store: expiry, self-signed, name match and chain
-problems become findings, never fatal errors.
+problems become the `tls` check's verdict, never fatal errors.
 """
 
 from __future__ import annotations
@@ -215,19 +215,29 @@ def _inspect(ssl_object: ssl.SSLObject, host: str, extra_ca_file: str | None, ve
     return TlsInfo(version, cipher, certificate, chain)
 
 
-def findings_for(tls: TlsInfo, host: str) -> list[tuple[str, dict[str, Any]]]:
-    """The TLS findings of one session, as (catalogue code, parameters).
+# What makes a sender that verifies (MTA-STS, RFC 8461 §4.2) refuse the certificate;
+# an expiry date close by or an old protocol version only weaken it.
+REFUSED_BY_VERIFYING_SENDERS = frozenset({
+    "tls_no_certificate", "tls_cert_expired", "tls_cert_not_yet_valid",
+    "tls_cert_name_mismatch", "tls_cert_self_signed", "tls_cert_untrusted",
+})
 
-    Each problem has its own code, so an expired certificate and a deprecated
+
+def problems_for(tls: TlsInfo, host: str) -> list[tuple[str, dict[str, Any]]]:
+    """What is wrong with one TLS session, as (catalogue code, parameters).
+
+    The one judge of a certificate: the `tls` check reports these and the
+    `mta_sts` check asks which of them a verifying sender would refuse. Each
+    problem has its own code, so an expired certificate and a deprecated
     protocol are told apart. A verification error is reported only when no
     more specific reason (expiry, self-signed, name) already explains it.
     """
     found: list[tuple[str, dict[str, Any]]] = []
-    if tls.version in DEPRECATED_VERSIONS:
-        found.append(("tls_deprecated_version", {"version": tls.version}))
+    old_version = ([("tls_deprecated_version", {"version": tls.version})]
+                   if tls.version in DEPRECATED_VERSIONS else [])
     cert = tls.certificate
     if cert is None:
-        return [*found, ("tls_no_certificate", {})]
+        return [("tls_no_certificate", {}), *old_version]
     if cert.expired:
         found.append(("tls_cert_expired", {"not_after": cert.not_after}))
     elif cert.not_yet_valid:
@@ -243,4 +253,4 @@ def findings_for(tls: TlsInfo, host: str) -> list[tuple[str, dict[str, Any]]]:
     explained = cert.expired or cert.not_yet_valid or cert.self_signed or not cert.hostname_match
     if cert.verify_error and not explained:
         found.append(("tls_cert_untrusted", {"error": cert.verify_error}))
-    return found
+    return found + old_version  # last: a certificate problem is the one to fix first

@@ -153,7 +153,8 @@ def render_finding(finding: Finding, style: Style, indent: str = "  ") -> list[s
 
 
 def render_check(check: CheckResult, style: Style, indent: str = "  ") -> list[str]:
-    """One health line: the check, its status and summary; the fix under warn and fail."""
+    """One health line: the check, its status and summary; the fix under warn and fail,
+    then each other problem that needs action (`+`), with its fix."""
     text = check.headline.text(style.lang)
     where = f" [{check.host.address}]" if check.host is not None and check.host.address else ""
     head = f"{check.check}{where}"
@@ -163,6 +164,13 @@ def render_check(check: CheckResult, style: Style, indent: str = "  ") -> list[s
     if text.fix and check.status in ("warn", "fail"):
         lines += style.wrap(to_display(text.fix), indent + " " * 16 + "-> ",
                             indent + " " * 19)
+    for problem in check.also:
+        more = problem.text(style.lang)
+        lines += style.wrap(to_display(more.message), indent + " " * 16 + "+ ",
+                            indent + " " * 18)
+        if more.fix:
+            lines += style.wrap(to_display(more.fix), indent + " " * 18 + "-> ",
+                                indent + " " * 21)
     return lines
 
 

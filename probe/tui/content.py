@@ -220,11 +220,14 @@ CHECK_STYLE: dict[str, tuple[str, str]] = {
 
 
 def check_line(check: CheckResult, lang: str) -> Content:
-    """`✖ spf  summary` for one health check (the Health panel's rows)."""
+    """`✖ spf  summary` for one health check (the Health panel's rows), then a `+` row for
+    each other problem that needs action."""
     icon, style = CHECK_STYLE.get(check.status, ("•", ""))
     where = f" {safe(check.host.address)}" if check.host and check.host.address else ""
-    return Content.assemble((f"{icon} ", style), (f"{check.check}{where}: ", "bold"),
+    line = Content.assemble((f"{icon} ", style), (f"{check.check}{where}: ", "bold"),
                             safe(check.headline.text(lang).message))
+    more = [Content.assemble(("  + ", style), safe(p.text(lang).message)) for p in check.also]
+    return Content("\n").join([line, *more])
 
 
 def findings_content(findings: Iterable[tuple[Finding, HostKey | None]],

@@ -133,7 +133,7 @@ def mixed() -> list[Event]:
                       b"Greylisted, try again later\r\n", outcome="transient"),
         *session(MX3, b"550 5.1.1 <postmaster@example.com>: Recipient address rejected: "
                       b"User unknown in virtual mailbox table\r\n", outcome="permanent"),
-        FindingRaised(Finding("no_starttls", {}, MX3)),
+        FindingRaised(Finding("postmaster_rejected", {"rcpt": "postmaster@example.com"}, MX3)),
         ProbeDone("permanent", 2),
     ]
 

@@ -84,11 +84,25 @@ def test_findings_are_sorted_worst_first() -> None:
     text = findings_content([
         (Finding("implicit_mx", {"domain": "a.example"}), None),
         (Finding("nxdomain", {"domain": "e\x1b[2J", "resolver": "192.0.2.53"}), None),
-        (Finding("no_starttls"), fakes.MX1)]).plain
+        (Finding("postmaster_rejected", {"rcpt": "postmaster@a.example"}), fakes.MX1)]).plain
     assert text.splitlines() == [
         "✖ e\\x1b[2J does not exist (NXDOMAIN from 192.0.2.53): no mail can be delivered to it",
-        "⚠ mx1.example.com: the server does not offer STARTTLS: mail to it travels unencrypted",
+        "⚠ mx1.example.com: the server refuses <postmaster@a.example>: RFC 5321 §4.5.1 "
+        "requires every mail domain to accept mail for postmaster",
         "• a.example has no MX record; using the implicit MX, its own address (RFC 5321 §5.1)"]
+
+
+def test_a_check_shows_every_problem_that_needs_action() -> None:
+    from probe.core.events import CheckResult, Problem
+    from probe.tui.content import check_line
+
+    expired = Problem("tls_cert_expired", {"host": "mx\x1b[2J", "not_after": "2020-01-01"})
+    deprecated = Problem("tls_deprecated_version", {"version": "TLSv1"})
+    check = CheckResult.judge("tls", [expired, deprecated],
+                              Problem("tls_ok", {}), host=fakes.MX1)
+    lines = check_line(check, "en").plain.splitlines()
+    assert lines[0].startswith("⚠ tls 192.0.2.10: the certificate of mx\\x1b[2J expired")
+    assert lines[1:] == ["  + TLS version TLSv1 is deprecated (RFC 8996)"]
 
 
 def test_labels_the_tui_shows_exist_in_every_language() -> None:
