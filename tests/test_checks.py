@@ -139,7 +139,7 @@ async def test_plain_report_has_a_health_block(dns_server, run_cli):
         server = dns_server("good.test. MX 10 mx2.good.test.\n" + ZONE)
         result = await run_cli("good.test", "--nameserver", server.nameserver_arg, "--port",
                                str(smtp.port), "--plain", "--helo", "probe.test",
-                               "--checks", "ptr")
+                               "--checks", "ptr,mta_sts")
     health = result.out.split("\nHealth:\n", 1)[1]
     lines = [line.split()[:3] for line in health.splitlines() if line.startswith("  ") and
              not line.startswith("   ")]

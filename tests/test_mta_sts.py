@@ -292,13 +292,21 @@ async def test_plain_report_names_every_mx_that_breaks_the_policy(run_cli, dns_s
           "backup.other.test": ("127.0.0.3", server_context(ca, "backup.other.test"))}
     result, _ = await probe_mta_sts(run_cli, dns_server, https_port, ca, ca_file,
                                     policy=Response(body=body), mx=mx, mode="--plain")
-    health = result.out.split("\nHealth:\n", 1)[1]
-    block = " ".join(health.split("\n  dane", 1)[0].split())  # the mta_sts lines, unwrapped
+    block = " ".join(_health_block(result.out, "mta_sts").split())  # unwrapped
     assert block.startswith("mta_sts fail the enforced MTA-STS policy covers mx: mx1.x.test, "
                             "but not the MX host(s) backup.other.test")
     assert "+ the enforced MTA-STS policy requires verified TLS, and senders will refuse: " \
            "mx1.x.test [127.0.0.2]: the certificate does not name the MX host mx1.x.test" in block
     assert all(len(line) <= 80 for line in result.out.splitlines())
+
+
+def _health_block(plain: str, check: str) -> str:
+    """The lines of one check in the plain Health block (its line and those under it)."""
+    lines = plain.split("\nHealth:\n", 1)[1].split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"  {check} "))
+    end = next((i for i in range(start + 1, len(lines))
+                if not lines[i].startswith("   ")), len(lines))
+    return "\n".join(lines[start:end])
 
 
 @pytest.mark.parametrize("response", [
@@ -310,6 +318,5 @@ async def test_hostile_policy_text_never_reaches_the_terminal(run_cli, dns_serve
                                                               ca, ca_file, response):
     result, _ = await probe_mta_sts(run_cli, dns_server, https_port, ca, ca_file,
                                     policy=response, mode="--plain")
-    health = result.out.split("\nHealth:\n", 1)[1]
-    assert health.startswith("  mta_sts")
+    assert _health_block(result.out, "mta_sts").startswith("  mta_sts")
     assert "\x1b" not in result.out and "\x07" not in result.out
