@@ -86,7 +86,7 @@ def unicode_name(name: dns.name.Name) -> str:
         return display_name(name)
 
 
-class _Failure(Exception):
+class DnsFailure(Exception):
     """A DNS failure as a catalogue finding; `message` is its English sentence."""
 
     def __init__(self, outcome: Outcome, code: str, **params: Any) -> None:
@@ -96,11 +96,11 @@ class _Failure(Exception):
         self.message = self.finding.message
 
 
-async def _query(resolver: dns.asyncresolver.Resolver, name: dns.name.Name,
+async def query(resolver: dns.asyncresolver.Resolver, name: dns.name.Name,
                  rdtype: str) -> dns.resolver.Answer | None:
     """Resolve one RRset. None means "no such record" (NoAnswer).
 
-    NXDOMAIN propagates; every other failure becomes a _Failure carrying its
+    NXDOMAIN propagates; every other failure becomes a DnsFailure carrying its
     outcome. An outer deadline covers dnspython's habit of overshooting its
     lifetime by about one try.
     """
@@ -113,20 +113,20 @@ async def _query(resolver: dns.asyncresolver.Resolver, name: dns.name.Name,
     except dns.resolver.NXDOMAIN:
         raise
     except dns.resolver.YXDOMAIN:
-        raise _Failure("permanent", "dns_yxdomain", name=display_name(name)) from None
+        raise DnsFailure("permanent", "dns_yxdomain", name=display_name(name)) from None
     except dns.resolver.NoNameservers as exc:
-        raise _Failure("transient", "dns_servfail", name=display_name(name), rdtype=rdtype,
-                       servers=_server_errors(exc)) from None
+        raise DnsFailure("transient", "dns_servfail", name=display_name(name), rdtype=rdtype,
+                       servers=server_errors(exc)) from None
     except (dns.exception.Timeout, TimeoutError):
-        raise _Failure("transient", "dns_timeout", name=display_name(name), rdtype=rdtype,
+        raise DnsFailure("transient", "dns_timeout", name=display_name(name), rdtype=rdtype,
                        seconds=f"{resolver.lifetime:g}", resolver=resolver_name(resolver)
                        ) from None
     except dns.exception.DNSException as exc:
-        raise _Failure("transient", "dns_error", name=display_name(name), rdtype=rdtype,
+        raise DnsFailure("transient", "dns_error", name=display_name(name), rdtype=rdtype,
                        error=exc.__class__.__name__, resolver=resolver_name(resolver)) from None
 
 
-def _server_errors(exc: dns.resolver.NoNameservers) -> str:
+def server_errors(exc: dns.resolver.NoNameservers) -> str:
     errors = exc.kwargs.get("errors") or []
     parts = []
     for error in errors[:4]:
@@ -151,12 +151,12 @@ async def _addresses(
     found: list[str] = []
     errors: list[str] = []
     results = await asyncio.gather(
-        *(_query(resolver, host, rdtype) for rdtype in ("A", "AAAA")), return_exceptions=True
+        *(query(resolver, host, rdtype) for rdtype in ("A", "AAAA")), return_exceptions=True
     )
     for result in results:
         if isinstance(result, dns.resolver.NXDOMAIN):
             errors.append("the name does not exist (NXDOMAIN)")
-        elif isinstance(result, _Failure):
+        elif isinstance(result, DnsFailure):
             errors.append(result.message)
         elif isinstance(result, BaseException):
             raise result
@@ -167,7 +167,7 @@ async def _addresses(
     # Sorted, so which addresses survive the cap does not depend on DNS order.
     unique = tuple(sorted(set(found), key=_address_order))
     error = None if unique else ("; ".join(dict.fromkeys(errors)) or "no A or AAAA record")
-    transient = any(isinstance(r, _Failure) and r.outcome == "transient" for r in results)
+    transient = any(isinstance(r, DnsFailure) and r.outcome == "transient" for r in results)
     return unique[:max_addresses], alias, error, len(unique) > max_addresses, transient
 
 
@@ -199,11 +199,11 @@ async def discover(domain: str, resolver: dns.asyncresolver.Resolver, *,
     name = dns.name.from_text(domain)
     shown = display_name(name)
     try:
-        answer = await _query(resolver, name, "MX")
+        answer = await query(resolver, name, "MX")
     except dns.resolver.NXDOMAIN:
         return Discovery("none", (), (Finding("nxdomain", {
             "domain": shown, "resolver": resolver_name(resolver)}),), "permanent")
-    except _Failure as failure:
+    except DnsFailure as failure:
         return Discovery("none", (), (failure.finding,), failure.outcome)
 
     findings: list[Finding] = []

@@ -19,7 +19,7 @@ from dns.rdtypes.ANY.TLSA import TLSA
 from .. import dane
 from ..events import CheckResult, Problem
 from ..plan import is_ip
-from ._lookup import DnsFailed, lookup
+from ._dns import lookup
 from ._starttls import starttls_outcome
 from .base import Check, CheckContext
 
@@ -43,11 +43,10 @@ async def run(ctx: CheckContext) -> CheckResult | None:
         return None  # an address typed with --mx has no name to publish TLSA under
     owner = f"_{key.port}._tcp.{key.host.rstrip('.')}"
     params: dict[str, Any] = {"host": key.host, "address": key.address, "owner": owner}
-    try:
-        answer = await lookup(ctx.resolver, owner, "TLSA", dnssec=True)
-    except DnsFailed as failed:
+    answer = await lookup(ctx.resolver, owner, "TLSA", dnssec=True)
+    if answer.status == "error":
         return CheckResult("dane", Problem("dane_lookup_failed", {**params,
-                                                                  "error": failed.reason}),
+                                                                  "error": answer.error}),
                            host=key)
     records = _records(answer.records)
     if not records:

@@ -31,7 +31,7 @@ import dns.rdatatype
 import dns.resolver
 
 from ..events import CheckResult, Problem
-from ..mx import _server_errors
+from ..mx import resolver_name, server_errors
 from .base import Check, CheckContext
 
 EDNS_PAYLOAD = 1232  # the DNS flag day 2020 size: no fragmentation, TCP when bigger
@@ -75,16 +75,6 @@ def _dnssec_resolver(base: dns.asyncresolver.Resolver, *,
     return resolver
 
 
-def _resolver_label(resolver: dns.asyncresolver.Resolver) -> str:
-    """The servers asked, as an admin would type them for dig (@IP or @IP -p PORT)."""
-    shown = []
-    for server in resolver.nameservers[:3]:
-        address = str(getattr(server, "address", server))
-        port = getattr(server, "port", 53)
-        shown.append(address if port == 53 else f"{address} port {port}")
-    return ", ".join(shown) or "no server"
-
-
 async def _ask(resolver: dns.asyncresolver.Resolver, name: str, rdtype: str) -> _Reply:
     try:
         async with asyncio.timeout(resolver.lifetime + resolver.timeout + 1.0):
@@ -94,7 +84,7 @@ async def _ask(resolver: dns.asyncresolver.Resolver, name: str, rdtype: str) -> 
     except dns.resolver.NXDOMAIN as exc:
         message = next(iter(exc.responses().values()), None)
     except dns.resolver.NoNameservers as exc:
-        return _Reply("servfail", error=_server_errors(exc))
+        return _Reply("servfail", error=server_errors(exc))
     except (dns.exception.Timeout, TimeoutError):
         return _Reply("timeout", error=f"{resolver.lifetime:g}")
     except dns.exception.DNSException as exc:
@@ -110,7 +100,7 @@ async def _ask(resolver: dns.asyncresolver.Resolver, name: str, rdtype: str) -> 
 async def run(ctx: CheckContext) -> CheckResult | None:
     domain = ctx.plan.domain
     resolver = _dnssec_resolver(ctx.resolver)
-    label = _resolver_label(resolver)
+    label = resolver_name(resolver)
     root, reply = await asyncio.gather(_ask(resolver, ".", "DNSKEY"), _ask(resolver, domain, "MX"))
     validates = root.status == "answer" and root.ad
     details: dict[str, Any] = {"resolver": label, "resolver_validates": validates,

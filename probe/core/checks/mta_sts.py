@@ -18,13 +18,12 @@ from .. import https_get
 from .. import mta_sts as sts
 from .. import tls as certificates
 from ..events import CheckResult, Problem
-from ._lookup import DnsFailed, addresses, lookup, txt_text
+from ._dns import addresses, txt
 from ._starttls import starttls_outcome, state_problem
 from .base import Check, CheckContext, SessionResult
 
 POLICY_PATH = "/.well-known/mta-sts.txt"
 MAX_POLICY_BYTES = 64 * 1024  # RFC 8461 §3.3 suggests senders cap the policy at 64 KiB
-MAX_TXT_CHARS = 4096
 SHORT_MAX_AGE = 604800  # a week: RFC 8461 §3.2 expects "weeks or greater"
 _NO_TLS = ("not_offered", "refused", "failed")
 _FETCH_CODES = {"certificate": "mta_sts_policy_certificate"}
@@ -40,12 +39,9 @@ class _Verdict(Exception):
 
 async def _record(ctx: CheckContext, params: dict[str, Any]) -> tuple[str, str] | None:
     """The one `v=STSv1` TXT record and its id; None when there is none."""
-    try:
-        answer = await lookup(ctx.resolver, f"_mta-sts.{ctx.plan.domain}", "TXT")
-    except DnsFailed as failed:
-        raise _Verdict(Problem("mta_sts_lookup_failed", {**params, "error": failed.reason})
-                       ) from None
-    texts = [txt_text(rdata, MAX_TXT_CHARS) for rdata in answer.records]
+    answer, texts = await txt(ctx.resolver, f"_mta-sts.{ctx.plan.domain}")
+    if answer.status == "error":
+        raise _Verdict(Problem("mta_sts_lookup_failed", {**params, "error": answer.error}))
     records = [t for t in texts if t.startswith(sts.TXT_VERSION)]
     if not records:
         return None
@@ -60,11 +56,10 @@ async def _record(ctx: CheckContext, params: dict[str, Any]) -> tuple[str, str] 
 
 async def _fetch(ctx: CheckContext, params: dict[str, Any]) -> https_get.Fetched:
     name = f"mta-sts.{ctx.plan.domain}"
-    try:
-        found = await addresses(ctx.resolver, name)
-    except DnsFailed as failed:
-        raise _Verdict(Problem("mta_sts_policy_dns_failed", {**params, "error": failed.reason})
-                       ) from None
+    answer = await addresses(ctx.resolver, name)
+    if answer.status == "error":
+        raise _Verdict(Problem("mta_sts_policy_dns_failed", {**params, "error": answer.error}))
+    found = list(answer.records)
     if not found:
         raise _Verdict(Problem("mta_sts_policy_no_address", params))
     # Half the check's time: a server that never answers is this check's "fail",

@@ -18,7 +18,7 @@ import dns.reversename
 from dns.rdtypes.ANY.PTR import PTR
 
 from ..events import CheckResult, Problem
-from ._lookup import DnsFailed, lookup
+from ._dns import lookup
 from .base import Check, CheckContext, SessionResult
 
 MAX_NAME = 253
@@ -27,9 +27,8 @@ _LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 
 async def _ptr_names(ctx: CheckContext, address: str) -> list[str] | None:
     """PTR names of `address`; [] when there are none, None when DNS failed."""
-    try:
-        answer = await lookup(ctx.resolver, dns.reversename.from_address(address), "PTR")
-    except DnsFailed:
+    answer = await lookup(ctx.resolver, dns.reversename.from_address(address), "PTR")
+    if answer.status == "error":
         return None
     return [rdata.target.to_text(omit_final_dot=True) for rdata in answer.records
             if isinstance(rdata, PTR)]
@@ -37,10 +36,7 @@ async def _ptr_names(ctx: CheckContext, address: str) -> list[str] | None:
 
 async def _resolves_to(ctx: CheckContext, name: str, address: str) -> bool:
     rdtype = "AAAA" if ":" in address else "A"
-    try:
-        answer = await lookup(ctx.resolver, name, rdtype)
-    except DnsFailed:
-        return False
+    answer = await lookup(ctx.resolver, name, rdtype)
     return any(rdata.to_text() == address for rdata in answer.records)
 
 
