@@ -16,7 +16,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
-from knowledge import resolve_lang
+from knowledge import loader, resolve_lang
+from knowledge.i18n import is_supported
 
 from . import views
 from .core.exit_status import ExitStatus
@@ -88,7 +89,24 @@ def _main_parser() -> argparse.ArgumentParser:
     parser.add_argument("target", nargs="?", default="",
                         help="domain, user@domain, or nothing with --mx")
     _probe_options(parser)
+    parser.add_argument("--brief", action="store_true",
+                        help="print only the results matrix, the problems with their fixes "
+                             "and the verdict")
+    parser.add_argument("--timing", action="store_true",
+                        help="add a timing waterfall: one bar per step, to scale")
     return parser
+
+
+_LANG_NOTICES: set[str] = set()
+
+
+def language(explicit: str | None) -> str:
+    """The language to use; an unsupported --lang is said once on stderr, then English."""
+    if explicit and not is_supported(explicit) and explicit not in _LANG_NOTICES:
+        _LANG_NOTICES.add(explicit)
+        sys.stderr.write(f"probe: language {to_display(explicit)!r} is not supported "
+                         f"(choose from {', '.join(loader.languages())}); using English\n")
+    return resolve_lang(explicit)
 
 
 def _plan_from(args: argparse.Namespace, target: str) -> Plan:
@@ -97,7 +115,7 @@ def _plan_from(args: argparse.Namespace, target: str) -> Plan:
         mx=args.mx, nameservers=args.nameserver, timeout=args.timeout,
         rfc_timeouts=args.rfc_timeouts,
         starttls=not args.no_starttls, quit_after=args.quit_after, tls_ca_file=args.tls_ca_file,
-        lang=resolve_lang(args.lang), checks=args.checks, no_checks=args.no_checks,
+        lang=language(args.lang), checks=args.checks, no_checks=args.no_checks,
         strict=args.strict,
     )
 
@@ -105,7 +123,8 @@ def _plan_from(args: argparse.Namespace, target: str) -> Plan:
 def _run_probe_command(args: argparse.Namespace, out: TextIO) -> int:
     plan = _plan_from(args, args.target)
     mode = args.mode or ("tui" if out.isatty() and sys.stdin.isatty() else "plain")
-    return views.get(mode)(out, plan).run()
+    display = views.Display(brief=args.brief, timing=args.timing)
+    return views.get(mode)(out, plan, display=display).run()
 
 
 def _run_batch(argv: Sequence[str], out: TextIO, stdin: TextIO) -> int:
@@ -135,9 +154,10 @@ def _run_subcommand(name: str, argv: Sequence[str], out: TextIO, stdin: TextIO) 
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--lang", metavar="CODE")
     args = parser.parse_args(argv)
+    lang = language(args.lang)
     if name == "explain":
-        return explain_main(args.reply, as_json=args.json, lang=args.lang, out=out, stdin=stdin)
-    return compare_main(args.a, args.b, as_json=args.json, lang=args.lang, out=out)
+        return explain_main(args.reply, as_json=args.json, lang=lang, out=out, stdin=stdin)
+    return compare_main(args.a, args.b, as_json=args.json, lang=lang, out=out)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None,

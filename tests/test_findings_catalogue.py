@@ -44,7 +44,7 @@ def test_every_entry_is_a_finding_or_a_check_verdict():
         else:
             assert entry["status"] in findings.CHECK_STATUSES, code
         assert str(entry.get("message", "")).strip(), code
-        assert set(entry) <= {"severity", "status", "message", "fix", "source"}, code
+        assert set(entry) <= {"severity", "status", "message", "fix", "source", "in_verdict"}, code
 
 
 def test_every_code_the_core_raises_has_an_entry():
