@@ -14,12 +14,13 @@ from . import fakes
 
 
 def make_app(*streams: Sequence[Event], hold: bool = False, target: str = fakes.DOMAIN,
-             burst: bool = False, **kwargs: object) -> ProbeApp:
+             burst: bool = False, rcpts: Sequence[str] = (), **kwargs: object) -> ProbeApp:
     """An app over scripted streams with the clock and spinner frozen."""
     kwargs.setdefault("clock", lambda: 0.0)
     kwargs.setdefault("animate", False)
-    kwargs.setdefault("labels", labels("en"))
-    return ProbeApp(fakes.plan(target), runner=fakes.scripted(*streams, hold=hold, burst=burst),
+    kwargs.setdefault("labels", labels(str(kwargs.get("lang", "en"))))
+    return ProbeApp(fakes.plan(target, rcpts), runner=fakes.scripted(*streams, hold=hold,
+                                                                     burst=burst),
                     **kwargs)  # type: ignore[arg-type]
 
 

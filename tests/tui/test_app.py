@@ -14,6 +14,7 @@ from probe.tui.screens.knowledge import KnowledgeScreen
 from probe.tui.screens.save import SaveScreen
 from probe.tui.widgets.host_tree import HostTree
 from probe.tui.widgets.panels import Panel
+from probe.tui.widgets.results import ResultsTable
 from probe.tui.widgets.target_bar import TargetBar
 from probe.tui.widgets.transcript import TranscriptView
 
@@ -46,8 +47,9 @@ async def test_events_fill_tree_transcript_and_explanation() -> None:
         assert all("accepted" in text for text in labels.values())
         assert app.selected == fakes.MX1
         assert len(transcript(app).steps) == 6
-        assert transcript(app).selected_step.stage == "quit"  # follows the newest step
-        assert "Closing" in panel(app, "explain")
+        # The run is over and all went well: the first recipient's answer, not "221 Bye".
+        assert transcript(app).selected_step.stage == "rcpt"
+        assert "Requested action okay" in panel(app, "explain")
         assert "TLSv1.3" in panel(app, "findings")  # TLS of the selected host
         assert "exit 0" in str(app.query_one(HostTree).root.label)
         assert app.last_exit_code == 0
@@ -84,38 +86,86 @@ async def test_live_row_becomes_the_finished_step() -> None:
         assert not any(view.get_option_at_index(i).disabled for i in range(view.option_count))
 
 
-async def test_next_and_previous_reply() -> None:
+async def test_next_and_previous_step_cross_host_boundaries() -> None:
     app = make_app(fakes.all_accepted())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         view = transcript(app)
-        assert view.highlighted == 5
+        assert app.current() == (fakes.MX1, 4)
         await pilot.press("p", "p")
-        assert view.highlighted == 3
+        assert view.selected_step.stage == "ehlo"
+        await pilot.press("n")
         assert view.selected_step.stage == "mail"
         assert "accepted" in panel(app, "explain")
-        await pilot.press("n")
-        assert view.selected_step.stage == "rcpt"
-        await pilot.press("n", "n", "n")
-        assert view.highlighted == 5  # stops at the end
+        await pilot.press("n", "n", "n")  # rcpt, quit, then over the edge into mx2
+        assert app.current() == (fakes.MX2, 0)
+        assert view.selected_step.stage == "connect"
+        await pilot.press("p")
+        assert app.current() == (fakes.MX1, 5)
+        for _ in range(8):
+            await pilot.press("n")
+        assert app.current() == (fakes.MX2, 5)  # stops at the very end
 
 
-async def test_first_problem_jumps_to_the_greylisted_rcpt() -> None:
+async def test_the_first_problem_is_selected_when_the_run_ends() -> None:
     app = make_app(fakes.mixed())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.selected == fakes.MX1
-        await pilot.press("f")
-        assert app.selected == fakes.MX2
+        assert app.selected == fakes.MX2  # mx1 accepted; mx2 greylisted first
         step = transcript(app).selected_step
         assert step.stage == "rcpt" and step.reply.code == 450
         text = panel(app, "explain")
         assert "greylisted" in text and "450 4.7.1" in text
+        assert text.index("How to fix") < text.index("Description")  # the fix leads
+        assert app.query_one("#explain", Panel).border_subtitle == "problem 1 of 2"
+        assert app.query_one(ResultsTable).cursor_coordinate == (0, 1)
         labels = leaf_labels(app)
         assert "transient" in labels[fakes.MX2] and "permanent" in labels[fakes.MX3]
 
 
-async def test_first_problem_without_problems_says_so() -> None:
+async def test_f_and_shift_f_step_through_every_problem_across_hosts() -> None:
+    app = make_app(fakes.mixed())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.current() == (fakes.MX2, 4)
+        await pilot.press("f")
+        assert app.current() == (fakes.MX3, 4)
+        assert transcript(app).selected_step.reply.code == 550
+        assert app.query_one(ResultsTable).cursor_coordinate == (0, 2)
+        assert app.query_one("#explain", Panel).border_subtitle == "problem 2 of 2"
+        await pilot.press("f")
+        assert app.current() == (fakes.MX2, 4)  # after the last, the first again
+        await pilot.press("F")
+        assert app.current() == (fakes.MX3, 4)
+        await pilot.press("F", "F")
+        assert app.current() == (fakes.MX3, 4)
+
+
+async def test_a_user_who_moved_during_the_run_is_not_moved_at_its_end() -> None:
+    import asyncio
+
+    release = asyncio.Event()
+    events = fakes.mixed()
+
+    async def gated(plan):
+        for event in events[:20]:
+            yield event
+        await release.wait()
+        for event in events[20:]:
+            yield event
+
+    app = ProbeApp(fakes.plan(), runner=gated, clock=lambda: 0.0, animate=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        where = app.current()
+        release.set()
+        await settle(pilot)
+        assert app.report.done is not None
+        assert app.current() == where
+
+
+async def test_f_without_problems_says_so() -> None:
     app = make_app(fakes.all_accepted())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -151,10 +201,11 @@ async def test_stale_events_from_a_replaced_run_are_ignored() -> None:
         assert len(transcript(app).steps) == before
 
 
-async def test_edit_target_runs_the_new_plan() -> None:
+async def test_edit_keeps_the_new_plan_and_only_r_runs_it() -> None:
     app = make_app(fakes.all_accepted())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        calls = len(app.runner.calls)
         await pilot.press("e")
         target = app.query_one("#target", Input)
         assert target.has_focus
@@ -163,11 +214,44 @@ async def test_edit_target_runs_the_new_plan() -> None:
         app.query_one("#rcpts", Input).value = "bob@other.example"
         await pilot.press("enter")
         await settle(pilot)
+        assert len(app.runner.calls) == calls  # Enter does not probe
+        assert "press r" in str(app.query_one("#target-error").content)
+        assert not target.has_focus and not target.can_focus  # read-only again
+        await pilot.press("r")
+        await settle(pilot)
         plan = app.runner.calls[-1]
+        assert len(app.runner.calls) == calls + 1
         assert plan.domain == "other.example"
         assert plan.rcpts == ("alice@other.example", "bob@other.example")
         assert plan.helo == "probe.test"  # carried over
-        assert transcript(app).has_focus
+
+
+async def test_escape_undoes_an_edit() -> None:
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        app.query_one("#target", Input).value = "changed.example"
+        await pilot.press("escape")
+        assert app.query_one("#target", Input).value == "example.com"
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.runner.calls[-1].domain == "example.com"
+
+
+async def test_the_target_fields_are_out_of_reach_until_e() -> None:
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        calls = len(app.runner.calls)
+        for _ in range(8):
+            await pilot.press("tab")
+            assert not isinstance(app.focused, Input)
+        await pilot.click("#target")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.focused, Input)
+        assert len(app.runner.calls) == calls
 
 
 async def test_edit_with_bad_input_shows_the_error_and_sends_nothing() -> None:
@@ -184,14 +268,6 @@ async def test_edit_with_bad_input_shows_the_error_and_sends_nothing() -> None:
         shown = str(error.content)
         assert "nothing was sent" in shown and "\x1b" not in shown
         assert len(app.runner.calls) == calls
-
-
-async def test_click_on_target_bar_focuses_it() -> None:
-    app = make_app(fakes.all_accepted())
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.click("#mail-from")
-        assert app.query_one("#mail-from", Input).has_focus
 
 
 async def test_copy_puts_the_escaped_transcript_on_the_clipboard() -> None:
@@ -284,7 +360,7 @@ async def test_help_screen_opens_and_closes() -> None:
         await settle(pilot)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        assert "first problem" in screen_text(app)
+        assert "next / previous problem" in screen_text(app)
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
