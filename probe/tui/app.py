@@ -282,6 +282,7 @@ class ProbeApp(App[int]):
         self.host_tree.update_from(self.report, self.plan.port)
         self.matrix = build_matrix(self.report, self.plan.port)
         self.results.update_from(self.matrix)
+        self.results.display = bool(self.matrix.columns) or self.report.mx is None
         done = self.report.done
         if done is not None:
             self.results.border_subtitle = say(

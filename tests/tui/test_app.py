@@ -270,7 +270,10 @@ async def test_edit_with_bad_input_shows_the_error_and_sends_nothing() -> None:
         assert len(app.runner.calls) == calls
 
 
-async def test_copy_puts_the_escaped_transcript_on_the_clipboard() -> None:
+async def test_copy_puts_the_escaped_transcript_on_the_clipboard(monkeypatch) -> None:
+    monkeypatch.delenv("TMUX", raising=False)
+    monkeypatch.delenv("STY", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
     app = make_app(fakes.hostile())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -280,6 +283,110 @@ async def test_copy_puts_the_escaped_transcript_on_the_clipboard() -> None:
         assert "-> EHLO probe.test" in copied
         assert "\\x1b]0;PWNED-TITLE\\x07" in copied
         assert "\x1b" not in copied and "\x07" not in copied
+        (note,) = [n.message for n in app._notifications]
+        # Honest: it was sent; whether the terminal took it is unknown, and saving is offered.
+        assert note.startswith(f"Sent {copied.count(chr(10))} lines to the terminal's clipboard")
+        assert "press s to save" in note and "Copied" not in note
+
+
+@pytest.mark.parametrize(("env", "says"), [({"TMUX": "/tmp/tmux-0/default,1,0"},
+                                            "set -g set-clipboard on"),
+                                           ({"STY": "1234.pts-0"}, "GNU screen")])
+async def test_copy_under_a_multiplexer_says_it_may_not_have_arrived(monkeypatch, env,
+                                                                      says) -> None:
+    monkeypatch.delenv("TMUX", raising=False)
+    monkeypatch.delenv("STY", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        (note,) = list(app._notifications)
+        assert says in note.message and "press s to save" in note.message
+        assert note.severity == "warning"
+
+
+async def test_picking_a_cell_shows_that_host_at_that_reply() -> None:
+    app = make_app(fakes.two_by_two(), rcpts=(fakes.ALICE, fakes.NOBODY))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.query_one(ResultsTable)
+        assert table.has_focus and table.cursor_coordinate == (1, 0)  # nobody@ on mx1
+        await pilot.press("up", "right")  # alice@ on mx2
+        await pilot.pause()
+        assert app.selected == fakes.MX2
+        step = transcript(app).selected_step
+        assert step.command == f"RCPT TO:<{fakes.ALICE}>" and step.reply.code == 450
+        assert "greylisted" in panel(app, "explain")
+        await pilot.click(ResultsTable, offset=(24, 4))  # nobody@ on mx1, by mouse
+        await pilot.pause()
+        assert app.current() == (fakes.MX1, 5)
+
+
+async def test_a_cell_no_step_decided_says_why() -> None:
+    events = [*fakes.started(fakes.ALICE), fakes.resolved(fakes.MX1, fakes.MX2),
+              *fakes.session(fakes.MX1, answers=[(fakes.ALICE, fakes.OK)]),
+              fakes.ProbeDone("ok", 0)]
+    app = make_app(events, rcpts=(fakes.ALICE,))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("right")
+        await pilot.pause()
+        assert app.selected == fakes.MX2
+        assert "was not tried on mx2.example.com" in panel(app, "explain")
+
+
+async def test_t_switches_to_the_timing_waterfall_and_back() -> None:
+    app = make_app(fakes.two_by_two(), rcpts=(fakes.ALICE, fakes.NOBODY))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        timing = app.query_one("#timing", Panel)
+        assert timing.display and not transcript(app).display
+        text = timing.text
+        assert "to scale: full bar = 1.6 s" in text
+        greeting = [line for line in text.splitlines() if line.startswith("greeting")]
+        assert len(greeting) == 2 and greeting[1].count("█") > 10 * max(
+            1, greeting[0].count("█"))
+        await pilot.press("t")
+        await pilot.pause()
+        assert transcript(app).display and not timing.display
+
+
+async def test_health_checks_get_their_own_panel() -> None:
+    from probe.core.events import CheckDone, CheckResult, Problem
+
+    checks = [CheckDone(CheckResult("ptr", Problem("no_ptr", {"address": "192.0.2.10",
+                                                               "host": "mx1.example.com"}),
+                                    host=fakes.MX1)),
+              CheckDone(CheckResult("ptr", Problem("ptr_ok", {"address": "192.0.2.20",
+                                                               "name": "mx2.example.com"}),
+                                    host=fakes.MX2))]
+    events = fakes.all_accepted()
+    app = make_app([*events[:-1], *checks, events[-1]])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        health = app.query_one("#health", Panel)
+        assert health.display
+        lines = health.text.splitlines()
+        assert lines[0].startswith("⚠ ptr 192.0.2.10: 192.0.2.10 has no reverse DNS")
+        assert any(line.startswith("  → Ask whoever controls") for line in lines)
+        assert any(line.startswith("✔ ptr 192.0.2.20") for line in lines)
+        assert "ptr" not in panel(app, "findings")
+
+
+async def test_lang_translates_the_chrome() -> None:
+    app = make_app(fakes.two_by_two(), rcpts=(fakes.ALICE, fakes.NOBODY), lang="fr")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        shown = screen_text(app)
+        for word in ("Résultats", "Échange", "Explication", "Relancer", "Quitter",
+                     "problème 1 sur 2", "permanent · sortie 2"):
+            assert word in shown, word
+        await pilot.press("question_mark")
+        assert "problème suivant / précédent" in screen_text(app)
 
 
 async def test_save_writes_text_and_json(tmp_path) -> None:

@@ -72,6 +72,8 @@ class TargetBar(Vertical):
         rcpts.value = " ".join(editable_rcpts(plan))
         default = default_rcpt(plan.domain, plan.mx_override)
         rcpts.placeholder = say(self.lang, "rcpt_placeholder", rcpt=safe(default))
+        for field in (target, mail_from, rcpts):
+            field.cursor_position = 0  # read from the start, not scrolled to the end
 
     def show_message(self, message: str, error: bool = False) -> None:
         label = self.query_one("#target-error", Label)
