@@ -41,6 +41,15 @@ def fold(events) -> Report:
     return report
 
 
+def everyone_unknown_everywhere() -> list:
+    """Both recipients get the same 550 from both hosts."""
+    rejected = b"550 5.1.1 <x>: Recipient address rejected: User unknown\r\n"
+    answers = [(fakes.ALICE, rejected), (fakes.NOBODY, rejected)]
+    return [*fakes.started(fakes.ALICE, fakes.NOBODY), fakes.resolved(fakes.MX1, fakes.MX2),
+            *fakes.session(fakes.MX1, answers=answers),
+            *fakes.session(fakes.MX2, answers=answers), ProbeDone("permanent", 2)]
+
+
 def test_each_cell_is_that_recipients_rcpt_on_that_host():
     report = fold(fakes.two_by_two())
     matrix = build_matrix(report)
@@ -69,14 +78,7 @@ def test_the_verdict_says_who_failed_where_and_why():
 
 
 def test_one_cause_on_every_host_for_every_recipient_is_said_once():
-    rejected = b"550 5.1.1 <x>: Recipient address rejected: User unknown\r\n"
-    events = [*fakes.started(fakes.ALICE, fakes.NOBODY), fakes.resolved(fakes.MX1, fakes.MX2),
-              *fakes.session(fakes.MX1, answers=[(fakes.ALICE, rejected),
-                                                 (fakes.NOBODY, rejected)]),
-              *fakes.session(fakes.MX2, answers=[(fakes.ALICE, rejected),
-                                                 (fakes.NOBODY, rejected)]),
-              ProbeDone("permanent", 2)]
-    report = fold(events)
+    report = fold(everyone_unknown_everywhere())
     matrix = build_matrix(report)
     (issue,) = find_issues(report, matrix)
     assert issue.rcpts == (fakes.ALICE, fakes.NOBODY) and len(issue.places) == 4
@@ -154,14 +156,7 @@ def test_the_waterfall_puts_every_host_on_the_slowest_ones_scale():
 def test_an_explanation_is_printed_once_and_referred_to_after():
     from probe.present.text_report import render_report
 
-    rejected = b"550 5.1.1 <x>: Recipient address rejected: User unknown\r\n"
-    events = [*fakes.started(fakes.ALICE, fakes.NOBODY), fakes.resolved(fakes.MX1, fakes.MX2),
-              *fakes.session(fakes.MX1, answers=[(fakes.ALICE, rejected),
-                                                 (fakes.NOBODY, rejected)]),
-              *fakes.session(fakes.MX2, answers=[(fakes.ALICE, rejected),
-                                                 (fakes.NOBODY, rejected)]),
-              ProbeDone("permanent", 2)]
-    text = render_report(fold(events))
+    text = render_report(fold(everyone_unknown_everywhere()))
     assert text.count("Description: ") == 1
     assert text.count("(same as above: user_unknown)") == 3
     assert text.index("Description: ") < text.index("(same as above")

@@ -472,29 +472,24 @@ class ProbeApp(App[int]):
 
     def action_next_step(self) -> None:
         """The next step, into the next host's transcript at the end of one."""
-        place = self._step_through(self._step_places(), forward=True, wrap=False)
-        if place is not None:
-            self.go_to(*place)
+        self._step(self._step_places(), forward=True)
 
     def action_previous_step(self) -> None:
-        place = self._step_through(self._step_places(), forward=False, wrap=False)
-        if place is not None:
-            self.go_to(*place)
+        self._step(self._step_places(), forward=False)
 
     def action_next_problem(self) -> None:
         """The next problem across all hosts (after the last, the first again)."""
-        place = self._step_through(self.problem_places(), forward=True, wrap=True)
-        if place is None:
-            self.notify(say(self.lang, "no_problem"), markup=False)
-            return
-        self.go_to(*place)
+        self._step(self.problem_places(), forward=True, wrap=True)
 
     def action_previous_problem(self) -> None:
-        place = self._step_through(self.problem_places(), forward=False, wrap=True)
-        if place is None:
+        self._step(self.problem_places(), forward=False, wrap=True)
+
+    def _step(self, places: list[Place], forward: bool, wrap: bool = False) -> None:
+        place = self._step_through(places, forward, wrap)
+        if place is not None:
+            self.go_to(*place)
+        elif wrap:  # only problems wrap: none at all
             self.notify(say(self.lang, "no_problem"), markup=False)
-            return
-        self.go_to(*place)
 
     def action_timing(self) -> None:
         """Switch the right-hand column between transcript with explanation and the

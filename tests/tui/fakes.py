@@ -205,6 +205,21 @@ def many_steps(count: int) -> list[Event]:
     return [*events, HostDone(MX1, "ok"), ProbeDone("ok", 0)]
 
 
+def gated(events: Sequence[Event], first: int) -> tuple[Runner, asyncio.Event]:
+    """A runner that plays `events[:first]`, then waits for the returned event to be
+    set before it plays the rest (a run still going while the test acts)."""
+    release = asyncio.Event()
+
+    async def runner(plan: Plan) -> AsyncIterator[Event]:
+        for event in events[:first]:
+            yield event
+        await release.wait()
+        for event in events[first:]:
+            yield event
+
+    return runner, release
+
+
 def scripted(*streams: Sequence[Event], hold: bool = False, burst: bool = False) -> Runner:
     """A runner that plays `streams[i]` on its i-th call (the last one repeats).
 

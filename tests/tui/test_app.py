@@ -142,18 +142,7 @@ async def test_f_and_shift_f_step_through_every_problem_across_hosts() -> None:
 
 
 async def test_a_user_who_moved_during_the_run_is_not_moved_at_its_end() -> None:
-    import asyncio
-
-    release = asyncio.Event()
-    events = fakes.mixed()
-
-    async def gated(plan):
-        for event in events[:20]:
-            yield event
-        await release.wait()
-        for event in events[20:]:
-            yield event
-
+    gated, release = fakes.gated(fakes.mixed(), 20)
     app = ProbeApp(fakes.plan(), runner=gated, clock=lambda: 0.0, animate=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -594,20 +583,7 @@ async def test_target_bar_shows_only_the_rcpts_the_user_chose() -> None:
 
 async def test_events_keep_arriving_while_a_modal_is_open() -> None:
     """The probe goes on behind the help screen and shows up when it closes."""
-    import asyncio
-
-    from probe.core.plan import Plan
-
-    release = asyncio.Event()
-    events = fakes.all_accepted()
-
-    async def gated(plan: Plan):
-        for event in events[:5]:
-            yield event
-        await release.wait()
-        for event in events[5:]:
-            yield event
-
+    gated, release = fakes.gated(fakes.all_accepted(), 5)
     app = ProbeApp(fakes.plan(), runner=gated, clock=lambda: 0.0, animate=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
