@@ -26,7 +26,6 @@ from probe.present.matrix import (
     build_matrix,
     find_issues,
     issue_text,
-    rcpt_of,
     session_keys,
     verdict_findings,
 )
@@ -60,7 +59,7 @@ def test_each_cell_is_that_recipients_rcpt_on_that_host():
     assert [[cell.outcome for cell in row] for row in matrix.rows] == [
         ["ok", "transient"], ["permanent", "ok"]]
     nobody_on_mx1 = matrix.rows[1][0]
-    assert rcpt_of(report.hosts[fakes.MX1].steps[nobody_on_mx1.index]) == fakes.NOBODY
+    assert report.hosts[fakes.MX1].steps[nobody_on_mx1.index].rcpt == fakes.NOBODY
     assert matrix.locate(fakes.MX1, nobody_on_mx1.index) == (1, 0)
 
 

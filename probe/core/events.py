@@ -100,6 +100,15 @@ class Step:
     error: StepError | None = None
     partial: tuple[str, ...] = ()
 
+    @property
+    def rcpt(self) -> str | None:
+        """The recipient a RCPT TO step asked about (the path between < and >)."""
+        if self.stage != "rcpt" or not self.command:
+            return None
+        _, opened, rest = self.command.partition("<")
+        path, closed, _ = rest.partition(">")
+        return path if opened and closed else None
+
 
 @dataclass(frozen=True)
 class CertificateInfo:

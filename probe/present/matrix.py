@@ -56,15 +56,6 @@ def session_keys(report: Report, port: int | None = None) -> list[HostKey]:
     return sorted(keys, key=host_order)
 
 
-def rcpt_of(step: Step) -> str | None:
-    """The recipient a RCPT TO step asked about: the path between < and >."""
-    if step.stage != "rcpt" or not step.command:
-        return None
-    _, opened, rest = step.command.partition("<")
-    path, closed, _ = rest.partition(">")
-    return path if opened and closed else None
-
-
 @dataclass(frozen=True)
 class Cell:
     """One recipient on one session. `index` is the step's place in that host's transcript."""
@@ -130,8 +121,7 @@ class Matrix:
 def _cell(host: HostReport | None, rcpt: str, finished: bool) -> Cell:
     if host is None:
         return Cell("not_reached" if finished else "waiting")
-    index = next((i for i in range(len(host.steps) - 1, -1, -1)
-                  if rcpt_of(host.steps[i]) == rcpt), None)
+    index = host.rcpt_step(rcpt)
     if index is not None:
         return Cell("answered", host.steps[index], index, host.verdicts[index])
     if host.outcome is None:
@@ -212,7 +202,7 @@ def find_issues(report: Report, matrix: Matrix) -> list[Issue]:
             continue
         by_rcpt: dict[str, list[tuple[HostKey, int]]] = {}
         for key, index in group.places:
-            rcpt = rcpt_of(report.hosts[key].steps[index]) or ""
+            rcpt = report.hosts[key].steps[index].rcpt or ""
             by_rcpt.setdefault(rcpt, []).append((key, index))
         by_hosts: dict[frozenset[HostKey], list[str]] = {}
         for rcpt, places in by_rcpt.items():

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from ..core.events import HostKey, Outcome, Step
 from ..core.transcript import Report
 from ..sanitize import to_display
-from .matrix import rcpt_of
 from .words import say, stage_name
 from .wrap import cells, clip, pad
 
@@ -50,7 +49,7 @@ class Bar:
     def label(self, lang: str) -> str:
         """The step as a short name; a RCPT carries its recipient (raw: views sanitise)."""
         name = stage_name(lang, self.step.stage)
-        rcpt = rcpt_of(self.step)
+        rcpt = self.step.rcpt
         return f"{name} {rcpt}" if rcpt else name
 
 

@@ -409,9 +409,12 @@ class ProbeApp(App[int]):
             return
         panel.show(explanation_content(step, self.labels, self.lang))
         place = self.current()
-        problems = self.problem_places()
-        panel.border_subtitle = say(self.lang, "problem_position", n=problems.index(place) + 1,
-                                    total=len(problems)) if place in problems else ""
+        subtitle = ""
+        if place is not None and self.report.hosts[place[0]].verdicts[place[1]] != "ok":
+            problems = self.problem_places()
+            subtitle = say(self.lang, "problem_position", n=problems.index(place) + 1,
+                           total=len(problems))
+        panel.border_subtitle = subtitle
 
     def _show_findings(self) -> None:
         self._findings_dirty = False

@@ -31,6 +31,14 @@ async def settle(pilot: object, rounds: int = 50) -> None:
         await pilot.pause()  # type: ignore[attr-defined]
         if not any(w.is_running for w in app.workers) or app.report.done is not None:
             break
+    # The run's end is drawn by a queued refresh, which selects the first problem
+    # and scrolls after the next layout: wait for both.
+    for _ in range(rounds):
+        await pilot.pause()  # type: ignore[attr-defined]
+        if not app._refresh_scheduled and (app.report.done is None or app.landed):
+            break
+    await pilot.wait_for_scheduled_animations()  # type: ignore[attr-defined]
+    await pilot.pause()  # type: ignore[attr-defined]
     await pilot.pause()  # type: ignore[attr-defined]
 
 
