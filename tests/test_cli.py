@@ -145,3 +145,16 @@ async def test_plain_report_speaks_the_chosen_language(run_cli):
     french = labels("fr")
     assert f"{french['fix_sender']}: " in result.out  # the admin has a fix of their own
     assert "How to fix" not in result.out
+
+
+@pytest.mark.parametrize("command", [["explain", "451"], ["compare", "451", "550"]])
+def test_an_unsupported_language_is_said_once_then_english(command):
+    done = subprocess.run([sys.executable, "-m", "probe", *command, "--lang", "de_DE.UTF-8"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert done.stderr == ("probe: language 'de_DE.UTF-8' is not supported "
+                           "(choose from en, fr, tr, zh); using English\n")
+    assert "Local error in processing" in done.stdout
+    quiet = subprocess.run([sys.executable, "-m", "probe", *command, "--lang", "fr_FR.UTF-8"],
+                           capture_output=True, text=True, timeout=60)
+    assert quiet.stderr == "" and quiet.returncode == 0
