@@ -164,7 +164,7 @@ async def selection(count: int, moves: int = 50) -> dict[str, float]:
         await pilot.pause()
         actions = {"down": view.action_cursor_down, "pagedown": view.action_page_down,
                    "up": view.action_cursor_up, "end": view.action_last,
-                   "home": view.action_first, "next reply (n)": app.action_next_reply}
+                   "home": view.action_first, "next step (n)": app.action_next_step}
         results = {}
         for name, action in actions.items():
             start = time.perf_counter()

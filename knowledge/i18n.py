@@ -30,10 +30,16 @@ def resolve_lang(explicit: str | None) -> str:
     if not raw:
         # POSIX precedence: the first variable that is set decides, even "C".
         raw = next((os.environ[v] for v in _LOCALE_VARS if os.environ.get(v)), "")
-    lang = raw.split(".")[0].split("@")[0].replace("-", "_").split("_")[0].lower()
-    if lang in loader.languages():
-        return lang
-    return DEFAULT_LANG
+    return _language_part(raw) if is_supported(raw) else DEFAULT_LANG
+
+
+def _language_part(raw: str) -> str:
+    return raw.split(".")[0].split("@")[0].replace("-", "_").split("_")[0].lower()
+
+
+def is_supported(raw: str) -> bool:
+    """True when `raw` ("fr", "zh_CN.UTF-8", "tr-TR") names a language with texts."""
+    return _language_part(raw) in loader.languages()
 
 
 def labels(lang: str) -> dict[str, str]:

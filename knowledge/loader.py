@@ -65,11 +65,33 @@ def pattern_files() -> list[Path]:
 
 @cache
 def translations(lang: str) -> dict[str, Any]:
-    """`i18n/<lang>.toml`, or an empty table when that language has no file."""
+    """`i18n/<lang>.toml` merged with every `i18n/<lang>/*.toml`, or {} for no file.
+
+    The texts of one language are split by subject (reply codes in the main
+    file; the words of the views and the finding sentences in the folder), so
+    each stays a readable size. A table defined in two files is a data bug and
+    raises instead of one silently winning.
+    """
     if not lang.isalnum():  # never let a locale string walk the file system
         return {}
     path = I18N_DIR / f"{lang}.toml"
-    return _read(path) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    merged = _read(path)
+    for part in sorted((I18N_DIR / lang).glob("*.toml")):
+        _merge(merged, _read(part), f"{lang}/{part.name}")
+    return merged
+
+
+def _merge(into: dict[str, Any], data: dict[str, Any], where: str) -> None:
+    """Add `data`'s tables to `into`, recursing into tables both define."""
+    for key, value in data.items():
+        if key not in into:
+            into[key] = value
+        elif isinstance(into[key], dict) and isinstance(value, dict):
+            _merge(into[key], value, where)
+        else:
+            raise ValueError(f"i18n/{where}: {key!r} is already defined")
 
 
 @cache

@@ -16,7 +16,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
-from knowledge import resolve_lang
+from knowledge import loader, resolve_lang
+from knowledge.i18n import is_supported
 
 from . import views
 from .core import checks
@@ -106,6 +107,11 @@ def _main_parser() -> argparse.ArgumentParser:
                         help="domain, user@domain, or nothing with --mx")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     _probe_options(parser)
+    parser.add_argument("--brief", action="store_true",
+                        help="print only the results matrix, the problems with their fixes "
+                             "and the verdict")
+    parser.add_argument("--timing", action="store_true",
+                        help="add a timing waterfall: one bar per step, to scale")
     return parser
 
 
@@ -119,13 +125,25 @@ def version() -> str:
         return "unknown"
 
 
+_LANG_NOTICES: set[str] = set()
+
+
+def language(explicit: str | None) -> str:
+    """The language to use; an unsupported --lang is said once on stderr, then English."""
+    if explicit and not is_supported(explicit) and explicit not in _LANG_NOTICES:
+        _LANG_NOTICES.add(explicit)
+        sys.stderr.write(f"probe: language {to_display(explicit)!r} is not supported "
+                         f"(choose from {', '.join(loader.languages())}); using English\n")
+    return resolve_lang(explicit)
+
+
 def _plan_from(args: argparse.Namespace, target: str) -> Plan:
     return build_plan(
         target, rcpts=args.rcpt, mail_from=args.mail_from, helo=args.helo, port=args.port,
         mx=args.mx, nameservers=args.nameserver, timeout=args.timeout,
         rfc_timeouts=args.rfc_timeouts,
         starttls=not args.no_starttls, quit_after=args.quit_after, tls_ca_file=args.tls_ca_file,
-        lang=resolve_lang(args.lang), checks=args.checks, no_checks=args.no_checks,
+        lang=language(args.lang), checks=args.checks, no_checks=args.no_checks,
         strict=args.strict, proxy=args.proxy, implicit_tls=args.implicit_tls,
         auth_user=args.auth, auth_password=_password(args), auth_plaintext=args.auth_plaintext,
         catch_all=args.catch_all, retry_greylist=args.retry_greylist,
@@ -154,7 +172,8 @@ def _run_probe_command(args: argparse.Namespace, out: TextIO) -> int:
         return ExitStatus.OK
     plan = _plan_from(args, args.target)
     mode = args.mode or ("tui" if out.isatty() and sys.stdin.isatty() else "plain")
-    return views.get(mode)(out, plan).run()
+    display = views.Display(brief=args.brief, timing=args.timing)
+    return views.get(mode)(out, plan, display=display).run()
 
 
 def _positive(value: str) -> int:
@@ -209,9 +228,10 @@ def _run_subcommand(name: str, argv: Sequence[str], out: TextIO, stdin: TextIO) 
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--lang", metavar="CODE")
     args = parser.parse_args(argv)
+    lang = language(args.lang)
     if name == "explain":
-        return explain_main(args.reply, as_json=args.json, lang=args.lang, out=out, stdin=stdin)
-    return compare_main(args.a, args.b, as_json=args.json, lang=args.lang, out=out)
+        return explain_main(args.reply, as_json=args.json, lang=lang, out=out, stdin=stdin)
+    return compare_main(args.a, args.b, as_json=args.json, lang=lang, out=out)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None,

@@ -152,3 +152,16 @@ async def test_version_is_printed_and_nothing_is_probed(run_cli):
 
     result = await run_cli("--version")
     assert result.code == 0 and result.out == f"probe {version('probe')}\n"
+
+
+@pytest.mark.parametrize("command", [["explain", "451"], ["compare", "451", "550"]])
+def test_an_unsupported_language_is_said_once_then_english(command):
+    done = subprocess.run([sys.executable, "-m", "probe", *command, "--lang", "de_DE.UTF-8"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert done.stderr == ("probe: language 'de_DE.UTF-8' is not supported "
+                           "(choose from en, fr, tr, zh); using English\n")
+    assert "Local error in processing" in done.stdout
+    quiet = subprocess.run([sys.executable, "-m", "probe", *command, "--lang", "fr_FR.UTF-8"],
+                           capture_output=True, text=True, timeout=60)
+    assert quiet.stderr == "" and quiet.returncode == 0

@@ -118,13 +118,15 @@ def smtp_farm() -> Iterator[Callable[..., SmtpFarm]]:
     """Factory: `smtp_farm(["127.0.0.2", "127.0.0.3"], reject={...})` -> SmtpFarm."""
     started: list[CountingController] = []
 
-    def make(addresses: Sequence[str], reject: dict[str, str] | None = None) -> SmtpFarm:
+    def make(addresses: Sequence[str], reject: dict[str, str] | None = None,
+             per_address: dict[str, dict[str, str]] | None = None) -> SmtpFarm:
+        """`reject` applies to every server; `per_address` gives one its own."""
         last_error: Exception | None = None
         for _ in range(20):
             farm = SmtpFarm(_free_port(addresses[0]))
             try:
                 for address in addresses:
-                    handler = Recorder(reject)
+                    handler = Recorder((per_address or {}).get(address, reject))
                     controller = CountingController(
                         handler,
                         hostname=address,

@@ -332,6 +332,10 @@ def normalise_json(doc: dict[str, Any]) -> dict[str, Any]:
         host["port"] = "PORT"
         for step in host["steps"]:
             step["elapsed_ms"] = "N"
+    summary = doc.get("summary", {})
+    for host in summary.get("hosts", []) + [h for p in summary.get("problems", [])
+                                            for h in p.get("hosts", [])]:
+        host["port"] = "PORT"
     return doc
 
 

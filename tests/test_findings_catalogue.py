@@ -44,7 +44,7 @@ def test_every_entry_is_a_finding_or_a_check_verdict():
         else:
             assert entry["status"] in findings.CHECK_STATUSES, code
         assert str(entry.get("message", "")).strip(), code
-        assert set(entry) <= {"severity", "status", "message", "fix", "source"}, code
+        assert set(entry) <= {"severity", "status", "message", "fix", "source", "in_verdict"}, code
 
 
 def test_every_code_the_core_raises_has_an_entry():
@@ -92,3 +92,23 @@ def test_translation_is_used_whole_or_not_at_all(monkeypatch):
                         {"null_mx": {"message": "{domain} : MX nul"}})  # no fix: English
     text = Finding("null_mx", {"domain": "x.test"}).text("fr")
     assert text.lang == i18n.DEFAULT_LANG and "publishes a null MX" in text.message
+
+
+PENDING_TRANSLATION = {"nxdomain", "dns_timeout", "dns_error", "port_blocked"}
+"""English being reworded (they gain a {resolver} / {example} parameter): translated
+once the new English lands, shown in English (and said so) until then."""
+
+
+@pytest.mark.parametrize("lang", [lang for lang in loader.languages() if lang != "en"])
+def test_the_core_findings_are_translated(lang):
+    """--lang covers findings: every finding the core and the ptr check raise has
+    its text in each language (a new code needs its translations too)."""
+    core = {code for path in ("core.toml", "ptr.toml")
+            for code in loader._read(loader.ROOT / "findings" / path)}
+    translated = set(loader.translations(lang).get("finding") or {})
+    missing = core - translated - PENDING_TRANSLATION
+    assert not missing, (lang, sorted(missing))
+    for code in core - PENDING_TRANSLATION:
+        params = {name: "X" for field in ("message", "fix")
+                  for name in findings.template_fields(str(findings.entry(code).get(field, "")))}
+        assert findings.render(code, params, lang).lang == lang, (lang, code)

@@ -143,7 +143,8 @@ async def probe(run_cli, script, *args: str, timeout: str = "1") -> Probe:
     assert doc["exit_code"] == as_json.code
     assert plain.code == as_json.code, (plain.code, as_json.code, plain.out)
     assert_terminal_safe(plain.out)
-    assert f"exit {as_json.code})" in plain.out.splitlines()[-1], plain.out
+    verdicts = [line for line in plain.out.splitlines() if line.startswith("Verdict: ")]
+    assert len(verdicts) == 1 and f"(exit {as_json.code})" in verdicts[0], plain.out
     commands = server.commands()
     plain_commands = plain_server.commands()
     for sent in (commands, plain_commands):

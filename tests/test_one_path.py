@@ -67,9 +67,11 @@ async def test_every_view_agrees_on_the_problems_and_the_sections():
     app = make_app(events)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await pilot.press("f")
-        first = app.transcript.selected_step
+        first = app.transcript.selected_step  # the TUI lands on the first problem
         assert first is not None and first.command == json_problems[0]
+        await pilot.press("f")
+        second = app.transcript.selected_step
+        assert second is not None and second.command == json_problems[1]
 
     # The 550's annotation: the JSON dict, the plain sections and `explain` are one thing.
     rcpt = next(s for s in host["steps"] if s["command"] == json_problems[0])

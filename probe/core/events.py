@@ -113,6 +113,15 @@ class Step:
     informational: bool = False
     attempt: int = 1
 
+    @property
+    def rcpt(self) -> str | None:
+        """The recipient a RCPT TO step asked about (the path between < and >)."""
+        if self.stage != "rcpt" or not self.command:
+            return None
+        _, opened, rest = self.command.partition("<")
+        path, closed, _ = rest.partition(">")
+        return path if opened and closed else None
+
 
 @dataclass(frozen=True)
 class CertificateInfo:

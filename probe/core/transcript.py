@@ -44,6 +44,8 @@ class HostReport:
     active: StepStarted | None = None  # the step waiting for its reply, if any
     retry: RetryScheduled | None = None  # a greylisting retry was (or is being) waited for
     _verdicts: tuple[Outcome, ...] = field(default=(), repr=False)
+    _rcpt_index: dict[str, int] = field(default_factory=dict, repr=False)
+    _rcpt_seen: int = field(default=0, repr=False)
 
     @property
     def verdicts(self) -> tuple[Outcome, ...]:
@@ -51,6 +53,19 @@ class HostReport:
         if len(self._verdicts) != len(self.steps):
             self._verdicts = judge_steps(self.steps)
         return self._verdicts
+
+    def rcpt_step(self, rcpt: str) -> int | None:
+        """Index of the last RCPT TO step that asked about `rcpt`, if any.
+
+        Indexed as steps arrive (each step looked at once), because a live view
+        asks after every batch of events and a session may hold many steps.
+        """
+        for index in range(self._rcpt_seen, len(self.steps)):
+            asked = self.steps[index].rcpt
+            if asked is not None:
+                self._rcpt_index[asked] = index
+        self._rcpt_seen = len(self.steps)
+        return self._rcpt_index.get(rcpt)
 
     def problems(self) -> list[int]:
         """Indexes of the steps an admin has to act on (outcome other than ok)."""

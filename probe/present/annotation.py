@@ -25,17 +25,20 @@ class Section:
 def sections(annotation: Annotation, lang: str) -> list[Section]:
     """The labelled blocks, in reading order, empty ones left out.
 
-    When the receiving admin has a fix of their own, the first fix is
-    labelled as the sender's, so neither reads as the only fix.
+    The fixes come first: they are what an admin reading a problem acts on,
+    and in a small terminal pane they must be visible without scrolling; the
+    description and when it happens follow. When the receiving admin has a
+    fix of their own, the first fix is labelled as the sender's, so neither
+    reads as the only fix.
     """
     label = labels(lang)
     admin = annotation.fix_admin if annotation.fix_admin != annotation.fix else ""
     fix_label = label["fix_sender"] if admin else label["fix"]
     blocks = [
-        Section("meaning", label["description"], annotation.meaning),
-        Section("when", label["when"], annotation.when),
         Section("fix", fix_label, annotation.fix),
         Section("fix_admin", f"{label['fix']} ({label['fix_admin']})", admin),
+        Section("meaning", label["description"], annotation.meaning),
+        Section("when", label["when"], annotation.when),
         Section("source", label["source"], annotation.source),
         Section("doc_url", label["learn_more"], annotation.doc_url),
     ]

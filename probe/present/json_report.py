@@ -19,6 +19,7 @@ from knowledge import Annotation
 from ..core.events import CheckResult, Finding, HostKey, Outcome, Step, TlsInfo
 from ..core.transcript import HostReport, Report
 from .annotation import annotation_dict
+from .matrix import Cell, Matrix, build_matrix, find_issues, issue_text, verdict_findings
 
 PROSE_KEYS = ("meaning", "when", "fix", "fix_admin", "source")
 """What `--compact` drops from annotations (category, severity and title stay)."""
@@ -112,6 +113,62 @@ def host_json(host: HostReport, lang: str, compact: bool = False) -> dict[str, A
     }
 
 
+def _key_json(key: HostKey) -> dict[str, Any]:
+    return {"host": key.host, "address": key.address, "port": key.port,
+            "preference": key.preference}
+
+
+def _cell_json(cell: Cell, lang: str) -> dict[str, Any]:
+    step = cell.step
+    return {
+        "state": cell.state,
+        "outcome": cell.outcome,
+        "label": cell.label(lang),
+        "stage": step.stage if step else None,
+        "code": step.reply.code if step and step.reply else None,
+        "enhanced": step.reply.enhanced if step and step.reply else None,
+        "category": cell.category,
+        "error": step.error.kind if step and step.error else None,
+        "step": cell.index,
+    }
+
+
+def summary_json(report: Report, lang: str, compact: bool = False) -> dict[str, Any]:
+    """The answer at a glance: the results matrix and each problem in words with
+    its fix (the same structure the plain verdict block and the TUI draw);
+    `compact` drops the fixes, like the annotation prose."""
+    matrix: Matrix = build_matrix(report)
+    problems: list[dict[str, Any]] = []
+    for issue in find_issues(report, matrix):
+        annotation = issue.step.annotation
+        problems.append({
+            "outcome": issue.outcome,
+            "text": issue_text(issue, matrix, lang),
+            "rcpts": list(issue.rcpts),
+            "hosts": [_key_json(key) for key in issue.keys],
+            "stage": issue.step.stage,
+            "code": issue.step.reply.code if issue.step.reply else None,
+            "enhanced": issue.step.reply.enhanced if issue.step.reply else None,
+            "category": annotation.category if annotation else None,
+            "error": issue.step.error.kind if issue.step.error else None,
+            "fix": annotation.fix if annotation else "",
+            "fix_admin": annotation.fix_admin if annotation else "",
+        })
+    for finding in verdict_findings(report):
+        text = finding.text(lang)
+        problems.append({"outcome": None, "text": text.message, "finding": finding.code,
+                         "fix": text.fix, "fix_admin": ""})
+    if compact:
+        for problem in problems:
+            del problem["fix"], problem["fix_admin"]
+    return {
+        "rcpts": list(matrix.rcpts),
+        "hosts": [_key_json(key) for key in matrix.columns],
+        "matrix": [[_cell_json(cell, lang) for cell in row] for row in matrix.rows],
+        "problems": problems,
+    }
+
+
 def to_json(report: Report, lang: str = "en", compact: bool = False) -> dict[str, Any]:
     """The whole document; `exit_code` matches the process exit status.
 
@@ -138,6 +195,7 @@ def to_json(report: Report, lang: str = "en", compact: bool = False) -> dict[str
         "hosts": [host_json(host, lang, compact) for host in report.ordered_hosts()],
         "findings": [finding_json(f, lang) for f in report.findings],
         "checks": [check_json(c, lang) for c in report.checks],
+        "summary": summary_json(report, lang, compact),
         "outcome": report.done.outcome if report.done else None,
         "exit_code": report.done.exit_code if report.done else None,
     }

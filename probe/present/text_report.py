@@ -7,65 +7,37 @@ text this module wrote. Lines are wrapped to the terminal's width in cells
 (80 for pipes and files), so Chinese labels do not overflow it.
 
 Which steps get a full explanation is the verdict's decision (a step whose
-outcome is not "ok"), not this module's.
+outcome is not "ok"), not this module's. An explanation already printed in
+this report is not printed again: the step says "same as above" and names
+it, so two unknown recipients on two hosts cost one explanation, not four.
+The report ends with the verdict block (`text_summary`): the results
+matrix, the verdict and each problem with its fix.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from knowledge import Annotation, labels
+from knowledge import Annotation
 
 from ..core.events import CheckResult, Finding, Outcome, Step
 from ..core.transcript import HostReport, Report
 from ..sanitize import to_display
 from .annotation import badge, sections, untranslated_note
+from .text_style import INDENT, Style, host_title
+from .text_summary import render_verdict
+from .text_timing import render_timing
+from .waterfall import ms_text
 from .wrap import cells, wrap
 
-WIDTH = 80
-INDENT = "   "
-
-_COLORS = {"2": "32", "3": "36", "4": "33", "5": "31", "dim": "2", "bold": "1",
-           "ok": "32", "transient": "33", "permanent": "31", "error": "31", "warning": "33",
-           "info": "36", "pass": "32", "warn": "33", "fail": "31", "none": "2"}
+__all__ = ["Printed", "Style", "render_report"]
 
 
-@dataclass(frozen=True)
-class Style:
-    """How to draw: ANSI colour around our own text only (off for pipes and with
-    NO_COLOR), the language of the labels, and the width in terminal cells."""
+@dataclass
+class Printed:
+    """What this report has already explained in full (so the next one refers to it)."""
 
-    color: bool = False
-    lang: str = "en"
-    width: int = WIDTH
-
-    @property
-    def labels(self) -> dict[str, str]:
-        return labels(self.lang)
-
-    def paint(self, text: str, kind: str) -> str:
-        code = _COLORS.get(kind)
-        if not self.color or not code:
-            return text
-        return f"\x1b[{code}m{text}\x1b[0m"
-
-    def wrap(self, text: str, first: str, rest: str | None = None) -> list[str]:
-        return wrap(text, self.width, first, rest)
-
-    @classmethod
-    def for_stream(cls, stream: object, lang: str = "en") -> Style:
-        """Colour and the terminal's width for a terminal; 80 columns, no colour otherwise."""
-        isatty = bool(getattr(stream, "isatty", lambda: False)())
-        width = WIDTH
-        if isatty:
-            width = max(40, shutil.get_terminal_size((WIDTH, 24)).columns)
-        return cls(isatty and "NO_COLOR" not in os.environ, lang, width)
-
-
-def _ms(ms: float) -> str:
-    return f"{ms:.0f} ms" if ms >= 1 else f"{ms:.1f} ms"
+    annotations: set[Annotation] = field(default_factory=set)
 
 
 def _with_time(line: str, timing: str, width: int) -> str:
@@ -73,20 +45,19 @@ def _with_time(line: str, timing: str, width: int) -> str:
     return f"{line}{' ' * gap}{timing}" if gap >= 2 else f"{line}  {timing}"
 
 
-def host_title(host: HostReport) -> str:
-    key = host.key
-    address = f"[{key.address}]" if key.address else "(no address)"
-    pref = f", preference {key.preference}" if key.preference is not None else ""
-    name = "" if key.host == key.address else f"{to_display(key.host)} "
-    return f"{name}{address}:{key.port}{pref}"
-
-
-def render_annotation(annotation: Annotation, style: Style, brief: bool) -> list[str]:
-    """The badge and title; for a problem, every section under it."""
+def render_annotation(annotation: Annotation, style: Style, brief: bool,
+                      printed: Printed | None = None) -> list[str]:
+    """The badge and title; for a problem, every section under it, or a pointer
+    to where the same explanation was already printed."""
     lines = style.wrap(f"{style.paint(badge(annotation), annotation.severity)} "
                        f"{annotation.title}", INDENT, INDENT + "  ")
     if brief:
         return lines
+    if printed is not None:
+        if annotation in printed.annotations:
+            lines.append(INDENT + style.say("same_as_above", category=annotation.category))
+            return lines
+        printed.annotations.add(annotation)
     for section in sections(annotation, style.lang):
         lines += style.wrap(section.text, f"{INDENT}{section.label}: ", INDENT + "  ")
     note = untranslated_note(annotation, style.lang)
@@ -121,9 +92,10 @@ def _reply_lines(step: Step, style: Style, timing: str | None) -> list[str]:
     return lines
 
 
-def render_step(step: Step, outcome: Outcome, style: Style) -> list[str]:
+def render_step(step: Step, outcome: Outcome, style: Style,
+                printed: Printed | None = None) -> list[str]:
     lines: list[str] = []
-    timing = _ms(step.elapsed_ms)
+    timing = ms_text(step.elapsed_ms)
     if step.command is not None:
         lines.append(_with_time(f"-> {to_display(step.command)}", timing, style.width))
     if step.reply is not None:
@@ -133,12 +105,14 @@ def render_step(step: Step, outcome: Outcome, style: Style) -> list[str]:
         lines.append(_with_time(label, timing, style.width).replace(
             label, style.paint(label, "error"), 1))
         lines += style.wrap(to_display(step.error.message), INDENT)
+        partial = style.say("partial")
         for part in step.partial:
-            lines += style.wrap(to_display(part), INDENT + "partial: ", INDENT + "         ")
+            lines += style.wrap(to_display(part), f"{INDENT}{partial}: ",
+                                INDENT + " " * (cells(partial) + 2))
     else:
         lines.append(_with_time(f"   {step.stage}", timing, style.width))
     if step.annotation is not None and (step.reply is not None or step.error is not None):
-        lines += render_annotation(step.annotation, style, brief=outcome == "ok")
+        lines += render_annotation(step.annotation, style, outcome == "ok", printed)
     return lines
 
 
@@ -174,7 +148,20 @@ def render_check(check: CheckResult, style: Style, indent: str = "  ") -> list[s
     return lines
 
 
+def sent_greetings(report: Report) -> list[str]:
+    """The EHLO/HELO names really sent, in the order first seen (none if no session
+    got that far): with no --helo each connection sends its own address literal."""
+    names: dict[str, None] = {}
+    for host in report.ordered_hosts():
+        for step in host.steps:
+            if step.stage in ("ehlo", "helo") and step.command:
+                names[step.command.partition(" ")[2]] = None
+    return list(names)
+
+
 def render_header(report: Report, style: Style) -> list[str]:
+    """The target, what was sent (MAIL FROM, RCPT TO, the EHLO names actually used)
+    and the mail hosts found."""
     lines: list[str] = []
     started = report.started
     if started is not None:
@@ -183,23 +170,41 @@ def render_header(report: Report, style: Style) -> list[str]:
             shown += f" ({to_display(started.domain_unicode)})"
         lines.append(style.paint(f"probe {shown or to_display(started.target)}", "bold"))
         rcpts = ", ".join(to_display(r) for r in started.rcpts)
-        lines += style.wrap(f"MAIL FROM:<{to_display(started.mail_from)}>  RCPT TO: {rcpts}  "
-                            f"EHLO {to_display(started.helo) or '[local address]'}", "  ")
+        sent = f"MAIL FROM:<{to_display(started.mail_from)}>  RCPT TO: {rcpts}"
+        greetings = sent_greetings(report)
+        if greetings:
+            sent += "  EHLO " + ", ".join(to_display(name) for name in greetings)
+        lines += style.wrap(sent, "  ")
     mx = report.mx
     if mx is not None:
-        lines.append(f"MX ({mx.source}):")
+        lines.append(style.say("mx_heading", source=mx.source))
         for record in mx.records:
             pref = "-" if record.preference is None else str(record.preference)
             name = to_display(record.host)
             if record.host_unicode and record.host_unicode != record.host:
                 name += f" ({to_display(record.host_unicode)})"
-            addresses = ", ".join(to_display(a) for a in record.addresses) or "no address"
+            addresses = ", ".join(to_display(a) for a in record.addresses) or \
+                style.say("no_address")
             lines += style.wrap(f"{pref:>5} {name}  {addresses}", "  ", " " * 10)
     return lines
 
 
-def render_host(host: HostReport, style: Style) -> list[str]:
-    lines = ["", style.paint(f"== {host_title(host)}", "bold")]
+def _tls_text(host: HostReport, style: Style) -> str:
+    tls = host.tls
+    assert tls is not None
+    text = f"TLS: {tls.version} {tls.cipher}"
+    cert = tls.certificate
+    if cert is not None:
+        text += style.say(
+            "tls_certificate", subject=cert.subject, issuer=cert.issuer, until=cert.not_after,
+            name=style.say("tls_name_ok" if cert.hostname_match else "tls_name_mismatch"),
+            verifies=style.say("tls_verifies" if cert.verify_error is None
+                               else "tls_does_not_verify"))
+    return text
+
+
+def render_host(host: HostReport, style: Style, printed: Printed | None = None) -> list[str]:
+    lines = ["", style.paint(f"== {host_title(host.key, style.lang)}", "bold")]
     attempt = 1
     for step, outcome in zip(host.steps, host.verdicts, strict=True):
         if step.attempt != attempt:
@@ -207,32 +212,15 @@ def render_host(host: HostReport, style: Style) -> list[str]:
             wait = f" after {host.retry.seconds:g} s" if host.retry else ""
             lines.append(style.paint(f"-- attempt {attempt}{wait} (greylisting retry) --",
                                      "bold"))
-        lines += render_step(step, outcome, style)
+        lines += render_step(step, outcome, style, printed)
     if host.tls is not None:
-        tls = host.tls
-        text = f"TLS: {tls.version} {tls.cipher}"
-        cert = tls.certificate
-        if cert is not None:
-            text += (f"; certificate {cert.subject}, issued by {cert.issuer}, valid until "
-                     f"{cert.not_after}; name {'matches' if cert.hostname_match else 'MISMATCH'}"
-                     f"; {'verifies' if cert.verify_error is None else 'does not verify'}")
-        lines += style.wrap(to_display(text), INDENT, INDENT + "  ")
+        lines += style.wrap(to_display(_tls_text(host, style)), INDENT, INDENT + "  ")
     for finding in host.findings:
         lines += render_finding(finding, style, INDENT)
     if host.outcome is not None:
-        lines.append(INDENT + style.paint(f"=> {host.outcome}", host.outcome))
+        said = style.say(f"outcome_{host.outcome}")
+        lines.append(INDENT + style.paint(f"=> {said}", host.outcome))
     return lines
-
-
-def verdict_line(report: Report, style: Style) -> str:
-    done = report.done
-    if done is None:
-        return "Verdict: incomplete"
-    hosts = report.ordered_hosts()
-    counts = {o: sum(1 for h in hosts if h.outcome == o) for o in ("ok", "transient", "permanent")}
-    summary = ", ".join(f"{n} {o}" for o, n in counts.items() if n) or "no host probed"
-    return (f"Verdict: {style.paint(done.outcome, done.outcome)} "
-            f"({summary}; exit {done.exit_code})")
 
 
 def render_health(report: Report, style: Style) -> list[str]:
@@ -240,28 +228,40 @@ def render_health(report: Report, style: Style) -> list[str]:
     results = report.all_checks()
     if not results:
         return []
-    lines = ["", "Health:"]
+    lines = ["", style.say("health_heading")]
     for check in results:
         lines += render_check(check, style)
     return lines
 
 
-def render_footer(report: Report, style: Style) -> list[str]:
-    lines: list[str] = []
-    if report.findings:
-        lines += ["", "Findings:"]
-        for finding in report.findings:
-            lines += render_finding(finding, style)
-    lines += render_health(report, style)
-    lines += ["", verdict_line(report, style)]
-    return lines
+def render_footer(report: Report, style: Style, *, brief: bool = False,
+                  timing: bool = False) -> list[str]:
+    """After the hosts: timing (if asked), findings and health (unless brief), the verdict."""
+    lines: list[str] = render_timing(report, style) if timing else []
+    if not brief:
+        if report.findings:
+            lines += ["", style.say("findings_heading")]
+            for finding in report.findings:
+                lines += render_finding(finding, style)
+        lines += render_health(report, style)
+    return lines + render_verdict(report, style)
 
 
-def render_report(report: Report, style: Style | None = None) -> str:
-    """The whole report as text (no colour unless a Style says so)."""
+def render_report(report: Report, style: Style | None = None, *, brief: bool = False,
+                  timing: bool = False) -> str:
+    """The whole report as text (no colour unless a Style says so).
+
+    `brief` keeps only the verdict block: the matrix, each problem with its
+    fix, and the verdict; `timing` adds the waterfall of every session.
+    """
     style = style or Style()
-    lines = render_header(report, style)
-    for host in report.ordered_hosts():
-        lines += render_host(host, style)
-    lines += render_footer(report, style)
+    lines: list[str] = []
+    if not brief:
+        lines += render_header(report, style)
+        printed = Printed()
+        for host in report.ordered_hosts():
+            lines += render_host(host, style, printed)
+    lines += render_footer(report, style, brief=brief, timing=timing)
+    while lines and not lines[0]:
+        lines.pop(0)
     return "\n".join(lines) + "\n"

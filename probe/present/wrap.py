@@ -112,3 +112,22 @@ def wrap(text: str, width: int, first: str = "", rest: str | None = None) -> lis
 
 def fill(text: str, width: int, first: str = "", rest: str | None = None) -> str:
     return "\n".join(wrap(text, width, first, rest))
+
+
+def clip(text: str, width: int) -> str:
+    """`text` in at most `width` cells: cut with "…" when longer (for table cells)."""
+    if cells(text) <= width:
+        return text
+    out, used = "", 0
+    for ch in text:
+        w = char_cells(ch)
+        if used + w > width - 1:
+            break
+        out += ch
+        used += w
+    return out + "…"
+
+
+def pad(text: str, width: int) -> str:
+    """`text` padded with spaces to `width` cells (wide characters count two)."""
+    return text + " " * max(0, width - cells(text))

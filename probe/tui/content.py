@@ -19,7 +19,10 @@ from knowledge import Annotation
 from knowledge.model import Explained
 from probe.core.events import CheckResult, Finding, HostKey, Step, StepStarted, TlsInfo
 from probe.core.reply import Reply
+from probe.core.transcript import Report
 from probe.present.annotation import sections, untranslated_note
+from probe.present.waterfall import layout, ms_text
+from probe.present.words import say, stage_name
 from probe.sanitize import to_display
 
 MAX_LINE = 2000  # a 100 kB "line" would make every redraw slow; say it was cut
@@ -61,13 +64,13 @@ def _elapsed(ms: float) -> str:
     return f"{ms:.0f} ms" if ms >= 10 else f"{ms:.1f} ms"
 
 
-def _head(stage: str, command: str | None) -> Content:
+def _head(stage: str, command: str | None, lang: str) -> Content:
     if command:
         return Content.assemble(("-> ", "$text-muted"), (safe(command), "bold"))
-    return Content.assemble(("·· ", "$text-muted"), (stage, "$text-muted italic"))
+    return Content.assemble(("·· ", "$text-muted"), (stage_name(lang, stage), "$text-muted italic"))
 
 
-def reply_lines(reply: Reply) -> list[Content]:
+def reply_lines(reply: Reply, lang: str = "en") -> list[Content]:
     """`<- 250-text` lines, coloured by class, enhanced code highlighted."""
     colour = CLASS_STYLE.get(reply.code_class, "")
     out: list[Content] = []
@@ -86,20 +89,19 @@ def reply_lines(reply: Reply) -> list[Content]:
             line = line + Content.styled(text, colour)
         out.append(line)
         if text != raw:
-            out.append(Content.styled("   ⚠ control characters, shown escaped",
-                                      "$text-warning"))
+            out.append(Content.styled("   " + say(lang, "escaped_controls"), "$text-warning"))
     for oddity in reply.oddities:
         out.append(Content.styled(f"   ⚠ {safe(oddity)}", "$text-warning"))
     return out
 
 
-def step_content(step: Step) -> Content:
+def step_content(step: Step, lang: str = "en") -> Content:
     """One transcript entry: the command, every reply line, timing, errors."""
-    head = _head(step.stage, step.command)
+    head = _head(step.stage, step.command, lang)
     head = head + Content.styled(f"  {_elapsed(step.elapsed_ms)}", "$text-muted")
     lines: list[Content] = [head]
     if step.reply is not None:
-        lines.extend(reply_lines(step.reply))
+        lines.extend(reply_lines(step.reply, lang))
     lines.extend(Content.assemble(("<~ ", "$text-muted"), (safe(p), "$text-muted italic"))
                  for p in step.partial)
     if step.error is not None:
@@ -111,9 +113,10 @@ def step_content(step: Step) -> Content:
     return Content("\n").join(lines)
 
 
-def pending_content(started: StepStarted, elapsed_s: float, frame: int) -> Content:
+def pending_content(started: StepStarted, elapsed_s: float, frame: int,
+                    lang: str = "en") -> Content:
     """The step still waiting for its reply: spinner and elapsed time."""
-    head = _head(started.stage, started.command)
+    head = _head(started.stage, started.command, lang)
     spin = SPINNER[frame % len(SPINNER)]
     return head + Content.styled(f"  {spin} {elapsed_s:.1f} s", "bold $text-primary")
 
@@ -124,16 +127,24 @@ def _section(label: str, text: str) -> Content:
 
 def annotation_parts(ann: Annotation, lang: str, code: str,
                      context: str = "") -> list[Content]:
-    """Badge line, title and the labelled sections of one annotation."""
+    """Category badge, title, then the fixes, then the rest of the sections.
+
+    In this order so that a small pane (80x24) shows what it is and what to
+    do before anything needs scrolling.
+    """
     badge_style = SEVERITY_STYLE.get(ann.severity, "bold reverse")
     badge = Content.styled(f" {safe(ann.category)} ", badge_style)
     severity = "" if ann.severity == ann.category else f" {ann.severity}"
     parts = [Content.assemble(badge, (severity, "italic"), "  ", (code, "bold"),
                               "  ", (context, "$text-muted"))]
     parts.append(Content.styled(safe(ann.title), "bold"))
+    enhanced = None
     if ann.enhanced and ann.enhanced_title:
-        parts.append(Content.assemble((safe(ann.enhanced), "bold"), " ", safe(ann.enhanced_title)))
+        enhanced = Content.assemble((safe(ann.enhanced), "bold"), " ", safe(ann.enhanced_title))
     for section in sections(ann, lang):
+        if enhanced is not None and section.key not in ("fix", "fix_admin"):
+            parts.append(enhanced)  # the enhanced code's name: detail, after the fixes
+            enhanced = None
         if section.key == "doc_url":
             parts.append(Content.assemble(
                 (f"{section.label}: ", "bold"),
@@ -141,6 +152,8 @@ def annotation_parts(ann: Annotation, lang: str, code: str,
             ))
         else:
             parts.append(_section(section.label, safe(section.text)))
+    if enhanced is not None:
+        parts.append(enhanced)
     note = untranslated_note(ann, lang)
     if note:
         parts.append(Content.styled(note, "$text-muted"))
@@ -158,14 +171,14 @@ def explained_content(found: Iterable[Explained], lang: str) -> Content:
                                              ("”", "$text-muted")))
         blocks.append(Content("\n").join(parts))
     if not blocks:
-        return Content.styled("No reply code found in that text.", "$text-muted")
+        return Content.styled(say(lang, "kb_nothing"), "$text-muted")
     return Content("\n\n").join(blocks)
 
 
 def explanation_content(step: Step | None, labels: dict[str, str], lang: str) -> Content:
-    """The explanation panel for one step: badge, meaning, when, fix, source."""
+    """The explanation panel for one step: badge, title, fixes, then the rest."""
     if step is None:
-        return Content.styled("Select a reply to see what it means.", "$text-muted")
+        return Content.styled(say(lang, "select_a_reply"), "$text-muted")
     parts: list[Content] = []
     ann: Annotation | None = step.annotation
     reply = step.reply
@@ -173,39 +186,41 @@ def explanation_content(step: Step | None, labels: dict[str, str], lang: str) ->
     if reply is not None:
         code = f"{reply.code}" + (f" {reply.enhanced}" if reply.enhanced else "")
     if ann is not None:
-        parts.extend(annotation_parts(ann, lang, code, step.stage))
+        parts.extend(annotation_parts(ann, lang, code, stage_name(lang, step.stage)))
     elif reply is not None:
-        parts.append(Content.assemble((code, "bold"), "  ", (step.stage, "$text-muted")))
+        parts.append(Content.assemble((code, "bold"), "  ",
+                                      (stage_name(lang, step.stage), "$text-muted")))
     if step.error is not None:
-        parts.append(Content.assemble(
+        parts.insert(min(2, len(parts)), Content.assemble(
             (f" {step.error.kind} ", "bold $text on $error"), " ", safe(step.error.message)))
     if reply is not None and reply.oddities:
         parts.extend(Content.styled(f"⚠ {safe(o)}", "$text-warning") for o in reply.oddities)
     if not parts and step.stage == "connect":
-        parts.append(Content(f"TCP connection established in {_elapsed(step.elapsed_ms)}."))
+        parts.append(Content(say(lang, "connected_in", ms=_elapsed(step.elapsed_ms))))
     if not parts:
-        parts.append(Content.styled("No reply and no explanation for this step.", "$text-muted"))
+        parts.append(Content.styled(say(lang, "no_reply_no_explanation"), "$text-muted"))
     return Content("\n").join(parts)
 
 
-def tls_content(tls: TlsInfo) -> Content:
+def tls_content(tls: TlsInfo, lang: str = "en") -> Content:
     """A short line about the negotiated TLS session and certificate."""
     parts = [Content.assemble(("TLS ", "bold"), safe(tls.version), " ", safe(tls.cipher))]
     cert = tls.certificate
     if cert is not None:
         flags = []
         if cert.expired:
-            flags.append("expired")
+            flags.append(say(lang, "tls_expired"))
         if cert.self_signed:
-            flags.append("self-signed")
+            flags.append(say(lang, "tls_self_signed"))
         if not cert.hostname_match:
-            flags.append("name mismatch")
+            flags.append(say(lang, "tls_mismatch"))
         if cert.verify_error:
             flags.append(safe(cert.verify_error))
         style = "$text-warning" if flags else "$text-success"
         parts.append(Content.assemble(
-            ("cert ", "bold"), safe(cert.subject), " → ", safe(cert.not_after), " ",
-            (", ".join(flags) if flags else "valid", style),
+            (say(lang, "tls_cert") + " ", "bold"), safe(cert.subject), " → ",
+            safe(cert.not_after), " ",
+            (", ".join(flags) if flags else say(lang, "tls_valid"), style),
         ))
     return Content("\n").join(parts)
 
@@ -232,22 +247,61 @@ def check_line(check: CheckResult, lang: str) -> Content:
 
 def findings_content(findings: Iterable[tuple[Finding, HostKey | None]],
                      tls: TlsInfo | None = None, failure: str | None = None,
-                     lang: str = "en", checks: Iterable[CheckResult] = ()) -> Content:
-    """Findings (DNS, certificates, injection, port 25), worst first, then health checks."""
+                     lang: str = "en") -> Content:
+    """Findings (DNS, certificates, injection, port 25), worst first, then the TLS line."""
     order = {"error": 0, "warning": 1, "info": 2}
     rows = sorted(findings, key=lambda pair: order.get(pair[0].severity, 3))
     lines: list[Content] = []
     if failure:
-        lines.append(Content.assemble(("✖ internal error: ", "bold $text-error"), safe(failure)))
+        lines.append(Content.assemble(("✖ " + say(lang, "internal_error"), "bold $text-error"),
+                                      safe(failure)))
     for finding, host in rows:
         icon, style = FINDING_STYLE.get(finding.severity, ("•", ""))
         where = Content.styled(f"{safe(host.host)}: ", "$text-muted") if host else Content("")
         lines.append(Content.assemble((f"{icon} ", style), where,
                                       safe(finding.text(lang).message)))
     if tls is not None:
-        lines.append(tls_content(tls))
-    lines.extend(check_line(check, lang) for check in checks if check.status != "pass")
+        lines.append(tls_content(tls, lang))
     if not lines:
-        return Content.styled("No findings.", "$text-muted")
+        return Content.styled(say(lang, "no_findings"), "$text-muted")
     return Content("\n").join(lines)
 
+
+def health_content(checks: Iterable[CheckResult], lang: str = "en") -> Content:
+    """The Health panel: every check, worst first, with the fix under warn and fail."""
+    rank = {"fail": 0, "warn": 1, "error": 2, "none": 3, "pass": 4}
+    lines: list[Content] = []
+    for check in sorted(checks, key=lambda c: rank.get(c.status, 2)):
+        lines.append(check_line(check, lang))
+        fix = check.headline.text(lang).fix
+        if fix and check.status in ("warn", "fail"):
+            lines.append(Content.assemble(("  → ", "$text-muted"), safe(fix)))
+    return Content("\n").join(lines)
+
+
+TIMING_STYLE: dict[str, str] = {"ok": "$text-success", "transient": "$text-warning",
+                                "permanent": "$text-error"}
+
+
+def timing_content(report: Report, width: int, lang: str,
+                   selected: HostKey | None = None) -> tuple[Content, int]:
+    """The waterfall of every session on one scale, and the line where the
+    selected session's lane starts (its title stands out)."""
+    drawn = layout(report, width, lang)
+    if not drawn.rows:
+        return Content.styled(say(lang, "select_a_reply"), "$text-muted"), 0
+    lines = [Content.styled(say(lang, "timing_scale", scale=ms_text(drawn.scale_ms)),
+                            "$text-muted")]
+    key, start = None, 0
+    for row in drawn.rows:
+        if row.key != key:
+            key = row.key
+            if key == selected:
+                start = len(lines)
+            lines.append(Content.styled(host_name(key),
+                                        "bold reverse" if key == selected else "bold"))
+        if row.bar is None:
+            lines.append(Content.styled(row.text, "italic $text-muted"))
+        else:
+            lines.append(Content.assemble(row.text, (row.drawn, TIMING_STYLE[row.outcome])))
+    return Content("\n").join(lines), start

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+from rich.style import Style as RichStyle
+from textual.app import App
+from textual.color import Color, ColorParseError
+
 from probe.core.transcript import HostReport
 
 HostStatus = Literal[
@@ -36,6 +40,28 @@ COLOURS: dict[str, str] = {
     "permanent": "text-error",
     "error": "text-error",
 }
+
+OUTCOME_COLOURS: dict[str | None, str] = {
+    "ok": "text-success",
+    "transient": "text-warning",
+    "permanent": "text-error",
+    None: "foreground-muted",
+}
+
+
+def theme_style(app: App[object], variable: str) -> RichStyle:
+    """A Rich style in the colour of a theme variable, for widgets that take Rich
+    renderables (Tree labels, DataTable cells): resolved against the current theme,
+    so it follows light/dark and is filtered out under NO_COLOR like any colour."""
+    variables = app.theme_variables
+    try:
+        colour = Color.parse(variables[variable])
+        if colour.a < 1:  # e.g. muted colours: composite over the background
+            colour = Color.parse(variables.get("background", "black")) + colour
+    except (KeyError, ColorParseError):
+        return RichStyle()
+    return RichStyle(color=colour.rich_color)
+
 
 def host_status(host: HostReport) -> HostStatus:
     """One word for where this session is, or how it ended.

@@ -12,7 +12,9 @@ import importlib
 import pkgutil
 from functools import cache
 
-from .base import View
+from .base import Display, View
+
+__all__ = ["Display", "View", "get", "names"]
 
 
 @cache

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from ..core.events import Event
@@ -29,13 +30,30 @@ def default_runner(plan: Plan) -> AsyncIterator[Event]:
     return run_probe(plan)
 
 
+@dataclass(frozen=True)
+class Display:
+    """How a view presents a run, as opposed to what is probed (the Plan).
+
+    `brief`: only the results matrix, the problems with their fixes and the
+    verdict; `timing`: add the waterfall of every session. Formats that have
+    no use for one ignore it.
+    """
+
+    brief: bool = False
+    timing: bool = False
+
+
+PLAIN_DISPLAY = Display()
+
 class View:
     """Base class: folds events into `self.report`; subclasses add output."""
 
-    def __init__(self, out: TextIO, plan: Plan, *, compact: bool = False) -> None:
+    def __init__(self, out: TextIO, plan: Plan, *, compact: bool = False,
+                 display: Display = PLAIN_DISPLAY) -> None:
         self.out = out
         self.plan = plan
         self.compact = compact
+        self.display = display
         self.report = Report()
 
     def feed(self, event: Event) -> None:

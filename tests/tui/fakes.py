@@ -81,17 +81,19 @@ def key(host: str, address: str, pref: int = 10) -> HostKey:
 
 
 def session(k: HostKey, rcpt_wire: bytes = b"250 2.1.5 Ok\r\n", banner: bytes | None = None,
-            outcome: Outcome = "ok") -> list[Event]:
-    """A whole conversation: connect, banner, EHLO, MAIL, RCPT, QUIT."""
+            outcome: Outcome = "ok", answers: Sequence[tuple[str, bytes]] | None = None,
+            banner_ms: float = 20.0) -> list[Event]:
+    """A whole conversation: connect, banner, EHLO, MAIL, RCPT (one per answer), QUIT."""
     banner = banner or f"220 {k.host} ESMTP ready\r\n".encode()
+    answers = answers or [(f"postmaster@{DOMAIN}", rcpt_wire)]
     steps = [
         Step("connect", None, None, 1.5),
-        step("banner", None, banner, 20.0),
+        step("banner", None, banner, banner_ms),
         step("ehlo", "EHLO probe.test",
              f"250-{k.host}\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n".encode(),
              3.0),
         step("mail", "MAIL FROM:<>", b"250 2.1.0 Ok\r\n", 2.0),
-        step("rcpt", f"RCPT TO:<postmaster@{DOMAIN}>", rcpt_wire, 40.0),
+        *(step("rcpt", f"RCPT TO:<{rcpt}>", wire, 40.0) for rcpt, wire in answers),
         step("quit", "QUIT", b"221 2.0.0 Bye\r\n", 1.0),
     ]
     events: list[Event] = [HostStarted(k)]
@@ -100,8 +102,9 @@ def session(k: HostKey, rcpt_wire: bytes = b"250 2.1.5 Ok\r\n", banner: bytes | 
     return [*events, HostDone(k, outcome)]
 
 
-def started() -> list[Event]:
-    return [ProbeStarted(DOMAIN, DOMAIN, DOMAIN, (f"postmaster@{DOMAIN}",), "", "probe.test")]
+def started(*rcpts: str) -> list[Event]:
+    return [ProbeStarted(DOMAIN, DOMAIN, DOMAIN, rcpts or (f"postmaster@{DOMAIN}",), "",
+                         "probe.test")]
 
 
 def resolved(*keys: HostKey) -> MxResolved:
@@ -134,6 +137,25 @@ def mixed() -> list[Event]:
         *session(MX3, b"550 5.1.1 <postmaster@example.com>: Recipient address rejected: "
                       b"User unknown in virtual mailbox table\r\n", outcome="permanent"),
         FindingRaised(Finding("postmaster_rejected", {"rcpt": "postmaster@example.com"}, MX3)),
+        ProbeDone("permanent", 2),
+    ]
+
+
+ALICE = f"alice@{DOMAIN}"
+NOBODY = f"nobody@{DOMAIN}"
+OK = b"250 2.1.5 Ok\r\n"
+UNKNOWN = b"550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown\r\n"
+GREYLISTED = b"450 4.7.1 <alice@example.com>: Recipient address rejected: Greylisted\r\n"
+
+
+def two_by_two() -> list[Event]:
+    """The issue's case: two recipients on two MX hosts; nobody@ is unknown on mx1,
+    alice@ greylisted on mx2 only; mx2 also holds its greeting back (a tarpit)."""
+    return [
+        *started(ALICE, NOBODY), resolved(MX1, MX2),
+        *session(MX1, answers=[(ALICE, OK), (NOBODY, UNKNOWN)], outcome="permanent"),
+        *session(MX2, answers=[(ALICE, GREYLISTED), (NOBODY, OK)], outcome="transient",
+                 banner_ms=1500.0),
         ProbeDone("permanent", 2),
     ]
 
@@ -184,6 +206,21 @@ def many_steps(count: int) -> list[Event]:
     return [*events, HostDone(MX1, "ok"), ProbeDone("ok", 0)]
 
 
+def gated(events: Sequence[Event], first: int) -> tuple[Runner, asyncio.Event]:
+    """A runner that plays `events[:first]`, then waits for the returned event to be
+    set before it plays the rest (a run still going while the test acts)."""
+    release = asyncio.Event()
+
+    async def runner(plan: Plan) -> AsyncIterator[Event]:
+        for event in events[:first]:
+            yield event
+        await release.wait()
+        for event in events[first:]:
+            yield event
+
+    return runner, release
+
+
 def scripted(*streams: Sequence[Event], hold: bool = False, burst: bool = False) -> Runner:
     """A runner that plays `streams[i]` on its i-th call (the last one repeats).
 
@@ -208,5 +245,5 @@ def scripted(*streams: Sequence[Event], hold: bool = False, burst: bool = False)
     return runner
 
 
-def plan(target: str = DOMAIN) -> Plan:
-    return build_plan(target, helo="probe.test")
+def plan(target: str = DOMAIN, rcpts: Sequence[str] = ()) -> Plan:
+    return build_plan(target, helo="probe.test", rcpts=list(rcpts) or None)

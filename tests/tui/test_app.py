@@ -14,6 +14,7 @@ from probe.tui.screens.knowledge import KnowledgeScreen
 from probe.tui.screens.save import SaveScreen
 from probe.tui.widgets.host_tree import HostTree
 from probe.tui.widgets.panels import Panel
+from probe.tui.widgets.results import ResultsTable
 from probe.tui.widgets.target_bar import TargetBar
 from probe.tui.widgets.transcript import TranscriptView
 
@@ -46,8 +47,9 @@ async def test_events_fill_tree_transcript_and_explanation() -> None:
         assert all("accepted" in text for text in labels.values())
         assert app.selected == fakes.MX1
         assert len(transcript(app).steps) == 6
-        assert transcript(app).selected_step.stage == "quit"  # follows the newest step
-        assert "Closing" in panel(app, "explain")
+        # The run is over and all went well: the first recipient's answer, not "221 Bye".
+        assert transcript(app).selected_step.stage == "rcpt"
+        assert "Requested action okay" in panel(app, "explain")
         assert "TLSv1.3" in panel(app, "findings")  # TLS of the selected host
         assert "exit 0" in str(app.query_one(HostTree).root.label)
         assert app.last_exit_code == 0
@@ -84,38 +86,75 @@ async def test_live_row_becomes_the_finished_step() -> None:
         assert not any(view.get_option_at_index(i).disabled for i in range(view.option_count))
 
 
-async def test_next_and_previous_reply() -> None:
+async def test_next_and_previous_step_cross_host_boundaries() -> None:
     app = make_app(fakes.all_accepted())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         view = transcript(app)
-        assert view.highlighted == 5
+        assert app.current() == (fakes.MX1, 4)
         await pilot.press("p", "p")
-        assert view.highlighted == 3
+        assert view.selected_step.stage == "ehlo"
+        await pilot.press("n")
         assert view.selected_step.stage == "mail"
         assert "accepted" in panel(app, "explain")
-        await pilot.press("n")
-        assert view.selected_step.stage == "rcpt"
-        await pilot.press("n", "n", "n")
-        assert view.highlighted == 5  # stops at the end
+        await pilot.press("n", "n", "n")  # rcpt, quit, then over the edge into mx2
+        assert app.current() == (fakes.MX2, 0)
+        assert view.selected_step.stage == "connect"
+        await pilot.press("p")
+        assert app.current() == (fakes.MX1, 5)
+        for _ in range(8):
+            await pilot.press("n")
+        assert app.current() == (fakes.MX2, 5)  # stops at the very end
 
 
-async def test_first_problem_jumps_to_the_greylisted_rcpt() -> None:
+async def test_the_first_problem_is_selected_when_the_run_ends() -> None:
     app = make_app(fakes.mixed())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.selected == fakes.MX1
-        await pilot.press("f")
-        assert app.selected == fakes.MX2
+        assert app.selected == fakes.MX2  # mx1 accepted; mx2 greylisted first
         step = transcript(app).selected_step
         assert step.stage == "rcpt" and step.reply.code == 450
         text = panel(app, "explain")
         assert "greylisted" in text and "450 4.7.1" in text
+        assert text.index("How to fix") < text.index("Description")  # the fix leads
+        assert app.query_one("#explain", Panel).border_subtitle == "problem 1 of 2"
+        assert app.query_one(ResultsTable).cursor_coordinate == (0, 1)
         labels = leaf_labels(app)
         assert "transient" in labels[fakes.MX2] and "permanent" in labels[fakes.MX3]
 
 
-async def test_first_problem_without_problems_says_so() -> None:
+async def test_f_and_shift_f_step_through_every_problem_across_hosts() -> None:
+    app = make_app(fakes.mixed())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.current() == (fakes.MX2, 4)
+        await pilot.press("f")
+        assert app.current() == (fakes.MX3, 4)
+        assert transcript(app).selected_step.reply.code == 550
+        assert app.query_one(ResultsTable).cursor_coordinate == (0, 2)
+        assert app.query_one("#explain", Panel).border_subtitle == "problem 2 of 2"
+        await pilot.press("f")
+        assert app.current() == (fakes.MX2, 4)  # after the last, the first again
+        await pilot.press("F")
+        assert app.current() == (fakes.MX3, 4)
+        await pilot.press("F", "F")
+        assert app.current() == (fakes.MX3, 4)
+
+
+async def test_a_user_who_moved_during_the_run_is_not_moved_at_its_end() -> None:
+    gated, release = fakes.gated(fakes.mixed(), 20)
+    app = ProbeApp(fakes.plan(), runner=gated, clock=lambda: 0.0, animate=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        where = app.current()
+        release.set()
+        await settle(pilot)
+        assert app.report.done is not None
+        assert app.current() == where
+
+
+async def test_f_without_problems_says_so() -> None:
     app = make_app(fakes.all_accepted())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -151,10 +190,11 @@ async def test_stale_events_from_a_replaced_run_are_ignored() -> None:
         assert len(transcript(app).steps) == before
 
 
-async def test_edit_target_runs_the_new_plan() -> None:
+async def test_edit_keeps_the_new_plan_and_only_r_runs_it() -> None:
     app = make_app(fakes.all_accepted())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        calls = len(app.runner.calls)
         await pilot.press("e")
         target = app.query_one("#target", Input)
         assert target.has_focus
@@ -163,11 +203,44 @@ async def test_edit_target_runs_the_new_plan() -> None:
         app.query_one("#rcpts", Input).value = "bob@other.example"
         await pilot.press("enter")
         await settle(pilot)
+        assert len(app.runner.calls) == calls  # Enter does not probe
+        assert "press r" in str(app.query_one("#target-error").content)
+        assert not target.has_focus and not target.can_focus  # read-only again
+        await pilot.press("r")
+        await settle(pilot)
         plan = app.runner.calls[-1]
+        assert len(app.runner.calls) == calls + 1
         assert plan.domain == "other.example"
         assert plan.rcpts == ("alice@other.example", "bob@other.example")
         assert plan.helo == "probe.test"  # carried over
-        assert transcript(app).has_focus
+
+
+async def test_escape_undoes_an_edit() -> None:
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        app.query_one("#target", Input).value = "changed.example"
+        await pilot.press("escape")
+        assert app.query_one("#target", Input).value == "example.com"
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.runner.calls[-1].domain == "example.com"
+
+
+async def test_the_target_fields_are_out_of_reach_until_e() -> None:
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        calls = len(app.runner.calls)
+        for _ in range(8):
+            await pilot.press("tab")
+            assert not isinstance(app.focused, Input)
+        await pilot.click("#target")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.focused, Input)
+        assert len(app.runner.calls) == calls
 
 
 async def test_edit_with_bad_input_shows_the_error_and_sends_nothing() -> None:
@@ -186,15 +259,10 @@ async def test_edit_with_bad_input_shows_the_error_and_sends_nothing() -> None:
         assert len(app.runner.calls) == calls
 
 
-async def test_click_on_target_bar_focuses_it() -> None:
-    app = make_app(fakes.all_accepted())
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.click("#mail-from")
-        assert app.query_one("#mail-from", Input).has_focus
-
-
-async def test_copy_puts_the_escaped_transcript_on_the_clipboard() -> None:
+async def test_copy_puts_the_escaped_transcript_on_the_clipboard(monkeypatch) -> None:
+    monkeypatch.delenv("TMUX", raising=False)
+    monkeypatch.delenv("STY", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
     app = make_app(fakes.hostile())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -204,6 +272,110 @@ async def test_copy_puts_the_escaped_transcript_on_the_clipboard() -> None:
         assert "-> EHLO probe.test" in copied
         assert "\\x1b]0;PWNED-TITLE\\x07" in copied
         assert "\x1b" not in copied and "\x07" not in copied
+        (note,) = [n.message for n in app._notifications]
+        # Honest: it was sent; whether the terminal took it is unknown, and saving is offered.
+        assert note.startswith(f"Sent {copied.count(chr(10))} lines to the terminal's clipboard")
+        assert "press s to save" in note and "Copied" not in note
+
+
+@pytest.mark.parametrize(("env", "says"), [({"TMUX": "/tmp/tmux-0/default,1,0"},
+                                            "set -g set-clipboard on"),
+                                           ({"STY": "1234.pts-0"}, "GNU screen")])
+async def test_copy_under_a_multiplexer_says_it_may_not_have_arrived(monkeypatch, env,
+                                                                      says) -> None:
+    monkeypatch.delenv("TMUX", raising=False)
+    monkeypatch.delenv("STY", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    app = make_app(fakes.all_accepted())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        (note,) = list(app._notifications)
+        assert says in note.message and "press s to save" in note.message
+        assert note.severity == "warning"
+
+
+async def test_picking_a_cell_shows_that_host_at_that_reply() -> None:
+    app = make_app(fakes.two_by_two(), rcpts=(fakes.ALICE, fakes.NOBODY))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.query_one(ResultsTable)
+        assert table.has_focus and table.cursor_coordinate == (1, 0)  # nobody@ on mx1
+        await pilot.press("up", "right")  # alice@ on mx2
+        await pilot.pause()
+        assert app.selected == fakes.MX2
+        step = transcript(app).selected_step
+        assert step.command == f"RCPT TO:<{fakes.ALICE}>" and step.reply.code == 450
+        assert "greylisted" in panel(app, "explain")
+        await pilot.click(ResultsTable, offset=(24, 4))  # nobody@ on mx1, by mouse
+        await pilot.pause()
+        assert app.current() == (fakes.MX1, 5)
+
+
+async def test_a_cell_no_step_decided_says_why() -> None:
+    events = [*fakes.started(fakes.ALICE), fakes.resolved(fakes.MX1, fakes.MX2),
+              *fakes.session(fakes.MX1, answers=[(fakes.ALICE, fakes.OK)]),
+              fakes.ProbeDone("ok", 0)]
+    app = make_app(events, rcpts=(fakes.ALICE,))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("right")
+        await pilot.pause()
+        assert app.selected == fakes.MX2
+        assert "was not tried on mx2.example.com" in panel(app, "explain")
+
+
+async def test_t_switches_to_the_timing_waterfall_and_back() -> None:
+    app = make_app(fakes.two_by_two(), rcpts=(fakes.ALICE, fakes.NOBODY))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        timing = app.query_one("#timing", Panel)
+        assert timing.display and not transcript(app).display
+        text = timing.text
+        assert "to scale: full bar = 1.6 s" in text
+        greeting = [line for line in text.splitlines() if line.startswith("greeting")]
+        assert len(greeting) == 2 and greeting[1].count("█") > 10 * max(
+            1, greeting[0].count("█"))
+        await pilot.press("t")
+        await pilot.pause()
+        assert transcript(app).display and not timing.display
+
+
+async def test_health_checks_get_their_own_panel() -> None:
+    from probe.core.events import CheckDone, CheckResult, Problem
+
+    checks = [CheckDone(CheckResult("ptr", Problem("no_ptr", {"address": "192.0.2.10",
+                                                               "host": "mx1.example.com"}),
+                                    host=fakes.MX1)),
+              CheckDone(CheckResult("ptr", Problem("ptr_ok", {"address": "192.0.2.20",
+                                                               "name": "mx2.example.com"}),
+                                    host=fakes.MX2))]
+    events = fakes.all_accepted()
+    app = make_app([*events[:-1], *checks, events[-1]])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        health = app.query_one("#health", Panel)
+        assert health.display
+        lines = health.text.splitlines()
+        assert lines[0].startswith("⚠ ptr 192.0.2.10: 192.0.2.10 has no reverse DNS")
+        assert any(line.startswith("  → Ask whoever controls") for line in lines)
+        assert any(line.startswith("✔ ptr 192.0.2.20") for line in lines)
+        assert "ptr" not in panel(app, "findings")
+
+
+async def test_lang_translates_the_chrome() -> None:
+    app = make_app(fakes.two_by_two(), rcpts=(fakes.ALICE, fakes.NOBODY), lang="fr")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        shown = screen_text(app)
+        for word in ("Résultats", "Échange", "Explication", "Relancer", "Quitter",
+                     "problème 1 sur 2", "permanent · sortie 2"):
+            assert word in shown, word
+        await pilot.press("question_mark")
+        assert "problème suivant / précédent" in screen_text(app)
 
 
 async def test_save_writes_text_and_json(tmp_path) -> None:
@@ -284,7 +456,7 @@ async def test_help_screen_opens_and_closes() -> None:
         await settle(pilot)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        assert "first problem" in screen_text(app)
+        assert "next / previous problem" in screen_text(app)
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
@@ -411,20 +583,7 @@ async def test_target_bar_shows_only_the_rcpts_the_user_chose() -> None:
 
 async def test_events_keep_arriving_while_a_modal_is_open() -> None:
     """The probe goes on behind the help screen and shows up when it closes."""
-    import asyncio
-
-    from probe.core.plan import Plan
-
-    release = asyncio.Event()
-    events = fakes.all_accepted()
-
-    async def gated(plan: Plan):
-        for event in events[:5]:
-            yield event
-        await release.wait()
-        for event in events[5:]:
-            yield event
-
+    gated, release = fakes.gated(fakes.all_accepted(), 5)
     app = ProbeApp(fakes.plan(), runner=gated, clock=lambda: 0.0, animate=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()

@@ -11,36 +11,33 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from probe.present.words import say
+
 KEYS: tuple[tuple[str, str], ...] = (
-    ("r", "re-run the probe"),
-    ("e", "edit target, MAIL FROM and recipients (Enter runs)"),
-    ("n / p, ↓ / ↑", "next / previous reply in the transcript"),
-    ("f", "jump to the first problem (4xx/5xx, timeout, refused…)"),
-    ("c", "copy the selected host's transcript"),
-    ("s", "save the report as text and JSON"),
-    ("/", "knowledge browser: look up any reply code"),
-    ("ctrl+p", "command palette (also finds reply codes)"),
-    ("tab", "move between panels; the mouse works too"),
-    ("?", "this help"),
-    ("q", "quit"),
+    ("r", "help_rerun"),
+    ("e", "help_edit"),
+    ("n / p", "help_move"),
+    ("f / F", "help_problem"),
+    ("← ↑ → ↓", "help_arrows"),
+    ("t", "help_timing"),
+    ("c", "help_copy"),
+    ("s", "help_save"),
+    ("/", "help_codes"),
+    ("ctrl+p", "help_palette"),
+    ("tab", "help_tab"),
+    ("?", "help_help"),
+    ("q", "help_quit"),
 )
-
-ABOUT = (
-    "Hosts: every MX by preference, each address with its status "
-    "(waiting, connecting, speaking, accepted, transient, permanent, error).\n"
-    "Transcript: -> what probe sent, <- what the server replied, coloured by class "
-    "(2xx green, 3xx blue, 4xx yellow, 5xx red), with the time each step took.\n"
-    "Server text is shown escaped: control characters appear as \\x1b and are "
-    "never sent to your terminal."
-)
+"""Each key and the word (in `views.toml`) that says what it does."""
 
 
-def help_content() -> Content:
-    rows = [Content.styled("probe — keys", "bold"), Content("")]
+def help_content(lang: str = "en") -> Content:
+    rows = [Content.styled(say(lang, "help_title"), "bold"), Content("")]
     width = max(len(k) for k, _ in KEYS)
-    rows += [Content.assemble((k.ljust(width + 2), "bold $text-primary"), text) for k, text in KEYS]
-    rows += [Content(""), Content(ABOUT), Content(""),
-             Content.styled("Press Escape, q or ? to close.", "$text-muted")]
+    rows += [Content.assemble((k.ljust(width + 2), "bold $text-primary"), say(lang, word))
+             for k, word in KEYS]
+    rows += [Content(""), Content(say(lang, "help_about")), Content(""),
+             Content.styled(say(lang, "help_close"), "$text-muted")]
     return Content("\n").join(rows)
 
 
@@ -51,6 +48,10 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "dismiss", "Close"),
     ]
 
+    def __init__(self, lang: str = "en") -> None:
+        super().__init__()
+        self.lang = lang
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
-            yield Static(help_content(), markup=False, id="help-text")
+            yield Static(help_content(self.lang), markup=False, id="help-text")

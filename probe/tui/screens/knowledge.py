@@ -18,6 +18,7 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from knowledge import explain_text, known_codes
+from probe.present.words import say
 
 from ..content import explained_content, safe
 from ..widgets.panels import Panel
@@ -37,12 +38,11 @@ class KnowledgeScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="kb-box"):
-            yield Label("451, 5.7.1 or a pasted reply line · Enter explains · Esc closes",
-                        markup=False, classes="hint")
+            yield Label(say(self.lang, "kb_hint"), markup=False, classes="hint")
             yield Input(self.query_text, id="kb-query", placeholder="550 5.1.1 User unknown")
             with Horizontal(id="kb-main"):
                 yield OptionList(id="kb-codes", markup=False)
-                yield Panel("Explanation", id="kb-explain")
+                yield Panel(say(self.lang, "panel_explanation"), id="kb-explain")
 
     def on_mount(self) -> None:
         self.all_codes = known_codes()

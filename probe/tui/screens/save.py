@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from probe.core.transcript import Report
+from probe.present.words import say
 
 
 def write_report(report: Report, base: Path, lang: str = "en") -> tuple[Path, Path]:
@@ -37,15 +38,16 @@ class SaveScreen(ModalScreen[Path | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss_none", "Cancel")]
 
-    def __init__(self, default: str) -> None:
+    def __init__(self, default: str, lang: str = "en") -> None:
         super().__init__()
         self.default = default
+        self.lang = lang
 
     def compose(self) -> ComposeResult:
         with Vertical(id="save-box"):
-            yield Label("Save report as (writes .txt and .json):", markup=False)
+            yield Label(say(self.lang, "save_prompt"), markup=False)
             yield Input(self.default, id="save-path")
-            yield Label("Enter to save, Escape to cancel", markup=False, classes="hint")
+            yield Label(say(self.lang, "save_hint"), markup=False, classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from rich.style import Style as RichStyle
 from rich.text import Text
-from textual.color import Color, ColorParseError
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from probe.core.events import HostKey
 from probe.core.transcript import Report
+from probe.present.matrix import session_keys
+from probe.present.words import say
 
 from ..content import safe
-from ..status import COLOURS, ICONS, host_status
+from ..status import COLOURS, ICONS, host_status, theme_style
 
 Shape = tuple[str | None, tuple[tuple[str, tuple[HostKey, ...]], ...]]
 
@@ -26,30 +27,21 @@ def _mx_groups(report: Report, port: int) -> list[tuple[str, int | None, list[Ho
     """(MX name, preference, session keys) in display order.
 
     Every address of every MX record gets a row as soon as MX discovery is
-    done (the runner keys sessions the same way: record port or plan port),
-    so sessions queued behind the concurrency limit show as "waiting".
-    Sessions that no record announced are grouped by host name.
+    done, so sessions queued behind the concurrency limit show as "waiting"
+    (`session_keys` keys them as the runner will).
     """
     groups: dict[str, tuple[int | None, list[HostKey]]] = {}
-    if report.mx is not None:
-        records = sorted(report.mx.records,
-                         key=lambda r: (r.preference if r.preference is not None else -1, r.host))
-        for record in records:
-            _, keys = groups.setdefault(record.host, (record.preference, []))
-            keys.extend(HostKey(record.host, address, record.port or port, record.preference)
-                        for address in record.addresses)
-    for host in report.ordered_hosts():
-        _, keys = groups.setdefault(host.key.host, (host.key.preference, []))
-        if host.key not in keys:
-            keys.append(host.key)
+    for key in session_keys(report, port):
+        groups.setdefault(key.host, (key.preference, []))[1].append(key)
     return [(name, pref, keys) for name, (pref, keys) in groups.items()]
 
 
 class HostTree(Tree[HostKey | None]):
     """The host tree; `data` of an address node is its HostKey."""
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, lang: str = "en", **kwargs: object) -> None:
         super().__init__(Text("…"), **kwargs)  # type: ignore[arg-type]
+        self.lang = lang
         self.show_root = True
         self.guide_depth = 2  # narrow guides: addresses must fit in 80 columns
         self._shape: Shape = (None, ())
@@ -68,39 +60,35 @@ class HostTree(Tree[HostKey | None]):
             self.update_from(self._report, self._port)
 
     def _style(self, status: str) -> RichStyle:
-        variables = self.app.theme_variables
-        try:
-            colour = Color.parse(variables[COLOURS[status]])
-            if colour.a < 1:  # e.g. muted colours: composite over the background
-                colour = Color.parse(variables.get("background", "black")) + colour
-        except (KeyError, ColorParseError):
-            return RichStyle()
-        return RichStyle(color=colour.rich_color)
+        return theme_style(self.app, COLOURS[status])
 
     def _root_label(self, report: Report) -> Text:
         started = report.started
         if started is None:
-            return Text("starting…")
+            return Text(say(self.lang, "tree_starting"))
         label = Text(safe(started.domain_unicode or started.target), style="bold")
         if started.domain and started.domain_unicode and started.domain != started.domain_unicode:
             label.append(f" ({safe(started.domain)})")
         if report.mx is None:
-            label.append("  resolving MX…", style="dim")
+            label.append("  " + say(self.lang, "tree_resolving"), style="dim")
         if report.done is not None:
             status = {"ok": "accepted", "transient": "transient",
                       "permanent": "permanent"}[report.done.outcome]
-            label.append(f"  {ICONS[status]} exit {report.done.exit_code}",
+            label.append(f"  {ICONS[status]} " + say(self.lang, "tree_exit",
+                                                       code=report.done.exit_code),
                          style=self._style(status))
         return label
 
     def _leaf_label(self, report: Report, key: HostKey) -> Text:
         host = report.hosts.get(key)
         status = host_status(host) if host is not None else "waiting"
-        address = safe(key.address) if key.address is not None else "no address"
+        address = safe(key.address) if key.address is not None else \
+            say(self.lang, "no_address")
         if key.port != 25:
             address += f":{key.port}"
         label = Text(f"{address} ")
-        label.append(f"{ICONS[status]} {status}", style=self._style(status))
+        label.append(f"{ICONS[status]} {say(self.lang, 'status_' + status)}",
+                     style=self._style(status))
         return label
 
     def update_from(self, report: Report, port: int = 25) -> None:
@@ -129,14 +117,12 @@ class HostTree(Tree[HostKey | None]):
             label = Text(f"{pref} " if pref is not None else "", style="dim")
             label.append(safe(name), style="bold")
             mx_node = self.root.add(label, None, expand=True)
-            if not keys:
-                mx_node.add_leaf(Text("no address", style="dim"), None)
             for key in keys:
                 self._leaves[key] = mx_node.add_leaf(self._leaf_label(report, key), key)
         if report.mx is not None and not groups:
-            why = {"null": "null MX (no mail)",
-                   "none": "no MX, no A/AAAA"}.get(report.mx.source, "no mail host")
-            self.root.add_leaf(Text(why, style="dim"), None)
+            why = {"null": "tree_null_mx", "none": "tree_no_mx"}.get(report.mx.source,
+                                                                     "tree_no_host")
+            self.root.add_leaf(Text(say(self.lang, why), style="dim"), None)
         self.root.expand()
         if selected is not None and selected in self._leaves:
             self.move_cursor(self._leaves[selected])

@@ -27,8 +27,9 @@ _ROW_STATES: tuple[tuple[str, ...], ...] = (
 class TranscriptView(OptionList):
     """Steps of the selected host, plus a live row for the step in flight."""
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, lang: str = "en", **kwargs: object) -> None:
         super().__init__(markup=False, **kwargs)  # type: ignore[arg-type]
+        self.lang = lang
         self.steps: list[Step] = []
         self.pending: StepStarted | None = None
 
@@ -36,9 +37,9 @@ class TranscriptView(OptionList):
         """Replace the whole list: only when the user picks another host."""
         self.steps = list(host.steps) if host else []
         self.pending = host.active if host else None
-        options = [Option(step_content(step)) for step in self.steps]
+        options = [Option(step_content(step, self.lang)) for step in self.steps]
         if self.pending is not None:
-            options.append(Option(pending_content(self.pending, 0.0, 0), disabled=True))
+            options.append(Option(pending_content(self.pending, 0.0, 0, self.lang), disabled=True))
         self.set_options(options)
         if self.steps:
             self.highlighted = len(self.steps) - 1
@@ -83,10 +84,10 @@ class TranscriptView(OptionList):
             self.steps.extend(new)
             if self.pending is not None:
                 self.pending = None
-                self._replace_last(step_content(new[0]), disabled=False)
+                self._replace_last(step_content(new[0], self.lang), disabled=False)
                 new = new[1:]
             if new:
-                self.add_options([Option(step_content(step)) for step in new])
+                self.add_options([Option(step_content(step, self.lang)) for step in new])
             if follow:
                 self.highlighted = len(self.steps) - 1
         if host.active is not None and host.active is not self.pending:
@@ -96,11 +97,13 @@ class TranscriptView(OptionList):
 
     def start_step(self, started: StepStarted, elapsed_s: float = 0.0, frame: int = 0) -> None:
         """Show the step that is waiting for its reply."""
-        prompt = pending_content(started, elapsed_s, frame)
+        prompt = pending_content(started, elapsed_s, frame, self.lang)
         if self.pending is not None:
             self._replace_last(prompt, disabled=True)
         else:
             self.add_option(Option(prompt, disabled=True))
+            if self._following():  # the step in flight is what a follower wants to see
+                self.call_after_refresh(self.scroll_end, animate=False)
         self.pending = started
 
     def end_host(self) -> None:
@@ -112,7 +115,8 @@ class TranscriptView(OptionList):
     def tick(self, elapsed_s: float, frame: int) -> None:
         """Redraw only the live row (spinner and timer)."""
         if self.pending is not None:
-            self._replace_last(pending_content(self.pending, elapsed_s, frame), disabled=True)
+            self._replace_last(pending_content(self.pending, elapsed_s, frame, self.lang),
+                               disabled=True)
 
     @property
     def selected_step(self) -> Step | None:
@@ -122,17 +126,6 @@ class TranscriptView(OptionList):
             return None
         return self.steps[index]
 
-    def action_next_reply(self) -> None:
-        """Move to the next step (skips the live row, which is disabled)."""
-        if self.steps:
-            current = -1 if self.highlighted is None else self.highlighted
-            self.highlighted = min(current + 1, len(self.steps) - 1)
-
-    def action_previous_reply(self) -> None:
-        if self.steps:
-            current = len(self.steps) if self.highlighted is None else self.highlighted
-            self.highlighted = max(current - 1, 0)
-
     def plain_text(self) -> str:
         """The transcript as display-safe plain text (what `copy` puts on the clipboard)."""
-        return "\n".join(step_content(step).plain for step in self.steps)
+        return "\n".join(step_content(step, self.lang).plain for step in self.steps)
