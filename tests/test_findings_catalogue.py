@@ -17,7 +17,7 @@ from probe.core.events import Finding, Problem
 
 PROBE = Path(__file__).resolve().parent.parent / "probe"
 SOURCES = {path: path.read_text(encoding="utf-8") for path in PROBE.rglob("*.py")}
-RAISERS = {"Finding", "Problem", "finding", "_Failure"}
+RAISERS = {"Finding", "Problem", "finding", "DnsFailure"}
 
 
 def _raised_codes() -> set[str]:

@@ -108,4 +108,5 @@ async def test_one_probe_tells_what_is_right_weak_and_broken(run_cli, dns_server
     assert "dane [127.0.0.3] fail no TLSA record at" in flat
     assert "mx_consistency pass all 3 MX addresses answered" in flat
     assert all(len(line) <= 80 for line in plain.out.splitlines())
-    assert plain.out.splitlines()[-1].endswith("exit 3)")
+    (verdict,) = [line for line in plain.out.splitlines() if line.startswith("Verdict:")]
+    assert "(exit 3)" in verdict, verdict

@@ -1,4 +1,4 @@
-"""The TUI's findings panel with the DNS health checks' real results.
+"""The TUI's Health panel with the DNS health checks' real results.
 
 The results come from the real checks run against the loopback DNS server
 (the zones of tests/test_health_report.py); the app is fed them as the
@@ -30,7 +30,7 @@ async def test_failing_and_weak_checks_are_listed_with_their_sentence(dns_server
     app = make_app(events)
     async with app.run_test(size=(110, 40)) as pilot:
         await settle(pilot)
-        text = " ".join(app.query_one("#findings", Panel).text.split())
+        text = " ".join(app.query_one("#health", Panel).text.split())
     assert "spf: broken.test's SPF policy ends in +all" in text
     assert "dmarc: the DMARC policy for broken.test" in text
     assert "tls_rpt: the TLS-RPT record of broken.test" in text
@@ -41,7 +41,7 @@ async def test_hostile_record_text_is_escaped_in_the_panel(dns_server):
     app = make_app(events)
     async with app.run_test(size=(110, 40)) as pilot:
         await settle(pilot)
-        text = app.query_one("#findings", Panel).text
+        text = app.query_one("#health", Panel).text
     assert "\x1b" not in text and "\x07" not in text
     joined = " ".join(text.split())
     assert "\\x1b]0;PWNED\\x07" in joined

@@ -8,6 +8,7 @@ as appending step 2 (see bench/tui_bench.py). Entries are `Content` built in
 
 from __future__ import annotations
 
+from textual import events
 from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -43,6 +44,12 @@ class TranscriptView(OptionList):
         self.set_options(options)
         if self.steps:
             self.highlighted = len(self.steps) - 1
+
+    def on_resize(self, _event: events.Resize) -> None:
+        """Keep the selected step in view when the pane changes height (the
+        explanation below it grows and shrinks with what it explains)."""
+        if self.highlighted is not None:
+            self.call_after_refresh(self.scroll_to_highlight)
 
     def _following(self) -> bool:
         """True when the newest step is selected, so new steps should take over."""
@@ -103,8 +110,14 @@ class TranscriptView(OptionList):
         else:
             self.add_option(Option(prompt, disabled=True))
             if self._following():  # the step in flight is what a follower wants to see
-                self.call_after_refresh(self.scroll_end, animate=False)
+                self.call_after_refresh(self._follow_live_row)
         self.pending = started
+
+    def _follow_live_row(self) -> None:
+        """Scroll to the live row, unless it is gone or the selection moved on since
+        (the run ended and its first problem was selected before this ran)."""
+        if self.pending is not None and self._following():
+            self.scroll_end(animate=False)
 
     def end_host(self) -> None:
         """The session is over: no live row any more."""
