@@ -400,3 +400,18 @@ def test_normalisers_change_only_the_varying_parts():
            "exit_code": 0}
     assert normalise_json(doc) == {"hosts": [{"port": "PORT", "steps": [
         {"elapsed_ms": "N", "stage": "banner"}]}], "exit_code": 0}
+
+
+async def test_a_vague_refusal_of_a_foreign_recipient_reads_as_relay_denied(run_cli):
+    """The probe tells the classifier which RCPT was outside the probed domain."""
+    handler = Handler({"bob@elsewhere.test": "550 5.7.1 Access denied",
+                       "carol@x.test": "550 5.7.1 Access denied"})
+    code, doc = await probe_one(run_cli, handler, "--rcpt", "bob@elsewhere.test",
+                                "--rcpt", "carol@x.test")
+    rcpts = {s["command"]: s["annotation"] for s in doc["hosts"][0]["steps"]
+             if s["stage"] == "rcpt"}
+    assert rcpts["RCPT TO:<bob@elsewhere.test>"]["category"] == "relay_denied"
+    assert "recipient outside the probed domain" in rcpts["RCPT TO:<bob@elsewhere.test>"][
+        "matched"]
+    assert rcpts["RCPT TO:<carol@x.test>"]["category"] != "relay_denied"
+    assert code == 2

@@ -259,7 +259,9 @@ class Session:
         reply = framed.replies[0]
         self._note_oddities(stage, framed)
         step = self.record(Step(stage, command, reply, elapsed,
-                                explain_reply(reply.code, reply.text, stage, self.plan.lang)))
+                                explain_reply(reply.code, reply.text, stage, self.plan.lang,
+                                              rcpt_domain_is_target=self._to_target(
+                                                  stage, command))))
         extra = framed.replies[1:]
         if (extra or framed.rest) and stage != "starttls":
             shown = bytes(self.tee.data[mark + len(reply.raw):][:200]).decode(
@@ -273,6 +275,17 @@ class Session:
             self.usable = False
             raise _Stop("421")
         return step
+
+    def _to_target(self, stage: Stage, command: str | None) -> bool | None:
+        """For RCPT: is the recipient in the probed domain? (None: not RCPT, or no domain.)
+
+        A refusal of a recipient outside the probed domain is a relay refusal,
+        which lets the knowledge base read a vague "Access denied" rightly.
+        """
+        if stage != "rcpt" or not command or not self.plan.domain:
+            return None
+        address = command.partition("<")[2].rpartition(">")[0]
+        return address.rpartition("@")[2].lower().rstrip(".") == self.plan.domain
 
     def _can_go_on(self, stage: Stage, failure: tuple[ErrorKind, str] | None,
                    mark: int) -> bool:
