@@ -413,3 +413,64 @@ def test_session_witness_matches_a_plain_socket(exim_server: EximInstance) -> No
         assert reader.readline() == f"221 {MX_NAME} closing connection\r\n".encode()
     (session,) = exim_server.sessions_since(offset)
     assert (session.end, session.history) == ("quit", ("QUIT",))
+
+
+# -- submission through the probe: AUTH, implicit TLS, greylisting retry ------------
+
+
+def _auth_run(server: EximInstance, monkeypatch: pytest.MonkeyPatch, password: str,
+              *extra: str, port: int | None = None) -> Run:
+    monkeypatch.setenv("PROBE_PASSWORD", password)
+    return probe_json(server, "--auth", server.username, *extra,
+                      rcpts=("someone@elsewhere.example",), port=port)
+
+
+def test_auth_after_starttls_uses_the_best_mechanism_and_relays(
+        exim_server: EximInstance, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = _auth_run(exim_server, monkeypatch, exim_server.password)
+    assert run.returncode == 0, run.describe()
+    host = only_host(run)
+    auth = steps_of(host, "auth")
+    assert auth[0]["command"] == "AUTH CRAM-MD5"  # Exim offers PLAIN LOGIN CRAM-MD5
+    assert auth[-1]["reply"]["code"] == 235
+    assert steps_of(host, "rcpt")[0]["reply"]["code"] == 250  # relaying once authenticated
+    assert "AUTH" in only_session(run).history
+    assert exim_server.password not in run.stdout + run.stderr
+    assert_quit_and_no_data(run)
+
+
+def test_auth_with_a_wrong_password_is_535_and_permanent(
+        exim_server: EximInstance, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = _auth_run(exim_server, monkeypatch, "not-the-password")
+    host = only_host(run)
+    assert steps_of(host, "auth")[-1]["reply"]["code"] == 535
+    assert stages(host)[-2:] == ["auth", "quit"] and run.returncode == 2, run.describe()
+    assert "not-the-password" not in run.stdout + run.stderr
+    assert_quit_and_no_data(run)
+
+
+def test_implicit_tls_submission_with_auth(exim_server: EximInstance,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    run = _auth_run(exim_server, monkeypatch, exim_server.password, "--implicit-tls",
+                    port=exim_server.tls_port)
+    assert run.returncode == 0, run.describe()
+    host = only_host(run)
+    assert stages(host)[:3] == ["connect", "tls", "banner"] and "starttls" not in stages(host)
+    assert host["tls"]["certificate"]["hostname_match"] is True
+    assert steps_of(host, "auth")[-1]["reply"]["code"] == 235
+    assert only_session(run).listener_port == exim_server.tls_port
+    assert_quit_and_no_data(run)
+
+
+def test_greylisting_retry_is_confirmed(exim_server: EximInstance) -> None:
+    """A fresh triplet is deferred, then accepted when the same session comes back."""
+    wait = str(exim_server.greylist_delay + 1)
+    run = probe_json(exim_server, "--retry-greylist", wait, "--mail-from", exim.fresh_sender(),
+                     rcpts=(exim.GREYLIST,))
+    assert run.returncode == 0, run.describe()
+    host = only_host(run)
+    replies = [s["reply"]["code"] for s in steps_of(host, "rcpt")]
+    assert replies == [451, 250]
+    assert "greylisting_confirmed" in {f["code"] for f in host["findings"]}
+    assert len(run.sessions) == 2
+    assert_quit_and_no_data(run)
