@@ -43,6 +43,7 @@ from probe.core.events import (
     HostDone,
     HostKey,
     ProbeDone,
+    RetryScheduled,
     StepStarted,
     TlsEstablished,
 )
@@ -168,6 +169,7 @@ class ProbeApp(App[int]):
         self.user_moved = False
         self.landed = False
         self._since: dict[HostKey, float] = {}
+        self._retry_at: dict[HostKey, float] = {}  # hosts waiting to retry after greylisting
         self._frame = 0
         self._refresh_scheduled = False
         self._findings_dirty = False
@@ -229,6 +231,7 @@ class ProbeApp(App[int]):
         self.user_moved = False
         self.landed = False
         self._since.clear()
+        self._retry_at.clear()
         transcript = self.transcript
         transcript.border_title = Content(say(self.lang, "panel_transcript"))
         transcript.show_host(None)
@@ -266,6 +269,9 @@ class ProbeApp(App[int]):
         match event:
             case StepStarted(key=key):
                 self._since[key] = self.clock()
+                self._retry_at.pop(key, None)
+            case RetryScheduled(key=key, seconds=seconds):
+                self._retry_at[key] = self.clock() + seconds
             case HostDone(key=key):
                 self._since.pop(key, None)
             case TlsEstablished() | FindingRaised() | CheckDone():
@@ -324,11 +330,17 @@ class ProbeApp(App[int]):
         self._show_explanation()
 
     def _tick(self) -> None:
-        """Advance the spinner and timer of the selected host's step in flight."""
+        """Advance the spinner and timer of the selected host's step in flight, and the
+        countdown of a host that waits to retry after greylisting."""
         self._frame += 1
         key = self.selected
         if key is not None and key in self._since:
             self.transcript.tick(self.clock() - self._since[key], self._frame)
+        waiting = self._retry_at.get(key) if key is not None else None
+        subtitle = "" if waiting is None else say(
+            self.lang, "retry_wait", seconds=f"{max(0.0, waiting - self.clock()):.0f}")
+        if str(self.transcript.border_subtitle or "") != subtitle:  # only a changed second
+            self.transcript.border_subtitle = Content(subtitle)
 
     def on_key(self, _event: events.Key) -> None:
         self.user_moved = True  # the user is steering: the end of the run will not

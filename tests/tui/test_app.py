@@ -636,3 +636,20 @@ async def test_large_terminal_layout() -> None:
         assert tree.size.width <= 50  # the tree stays a sidebar
         assert view.size.width > 120 and view.size.height > 25
         assert "192.0.2.30 ✖ permanent" in screen_text(app)
+
+
+async def test_a_greylisting_retry_shows_a_countdown() -> None:
+    from probe.core.events import RetryScheduled
+
+    now = [100.0]
+    grey = b"450 4.7.1 <postmaster@example.com>: Recipient address rejected: Greylisted\r\n"
+    events = [*fakes.started(), fakes.resolved(fakes.MX1),
+              *fakes.session(fakes.MX1, grey)[:-1], RetryScheduled(fakes.MX1, 300.0)]
+    app = make_app(events, hold=True, clock=lambda: now[0])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app._tick()
+        assert str(app.transcript.border_subtitle) == "retrying once in 300 s (greylisted)"
+        now[0] += 120
+        app._tick()
+        assert str(app.transcript.border_subtitle) == "retrying once in 180 s (greylisted)"
