@@ -94,21 +94,16 @@ def test_translation_is_used_whole_or_not_at_all(monkeypatch):
     assert text.lang == i18n.DEFAULT_LANG and "publishes a null MX" in text.message
 
 
-PENDING_TRANSLATION = {"nxdomain", "dns_timeout", "dns_error", "port_blocked"}
-"""English being reworded (they gain a {resolver} / {example} parameter): translated
-once the new English lands, shown in English (and said so) until then."""
-
-
 @pytest.mark.parametrize("lang", [lang for lang in loader.languages() if lang != "en"])
-def test_the_core_findings_are_translated(lang):
-    """--lang covers findings: every finding the core and the ptr check raise has
-    its text in each language (a new code needs its translations too)."""
-    core = {code for path in ("core.toml", "ptr.toml")
-            for code in loader._read(loader.ROOT / "findings" / path)}
+def test_every_catalogue_entry_is_translated(lang):
+    """--lang covers findings and health-check verdicts: every entry of every
+    findings/*.toml renders in each language (a new code needs its translations too)."""
+    files = sorted((loader.ROOT / "findings").glob("*.toml"))
+    assert {"core.toml", "spf.toml", "dmarc.toml", "tls.toml"} <= {f.name for f in files}
     translated = set(loader.translations(lang).get("finding") or {})
-    missing = core - translated - PENDING_TRANSLATION
-    assert not missing, (lang, sorted(missing))
-    for code in core - PENDING_TRANSLATION:
+    missing = {path.name: sorted(set(loader._read(path)) - translated) for path in files}
+    assert not any(missing.values()), (lang, missing)
+    for code in findings.catalogue():
         params = {name: "X" for field in ("message", "fix")
                   for name in findings.template_fields(str(findings.entry(code).get(field, "")))}
         assert findings.render(code, params, lang).lang == lang, (lang, code)
