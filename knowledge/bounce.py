@@ -29,10 +29,10 @@ from .dsn import DsnRecipient, field_blocks, recipients
 from .enhanced_code import find_enhanced, parse_enhanced
 from .extract import FoundReply, explain_text, failure_replies
 from .human_part import RecipientText, recipient_texts
+from .limits import MAX_INPUT
 from .mailmsg import MessageText, input_kind, parts_per_message, read_message, split_mbox
 from .model import Annotation, Explained
 
-MAX_INPUT = 8 * 1024 * 1024  # bytes of input read; the rest is ignored (and said so)
 MAX_PROSE = 1500  # characters of wording given to the classifier
 _DELAY_WORDS = ("delayed", "has not yet been delivered", "will continue trying",
                 "will be retried", "still being retried", "warning message only",

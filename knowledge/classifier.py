@@ -384,13 +384,16 @@ def _source(winner: Layer, layers: list[Layer]) -> str:
     return source
 
 
+@lru_cache(maxsize=8192)
 def classify(
     code: int | None, text: str, stage: str | None, lang: str, enhanced: str | None = None,
     *, rcpt_domain_is_target: bool | None = None, klass_hint: int | None = None,
 ) -> Annotation:
     """The annotation for a reply; `enhanced` may be given when there is no text.
 
-    Only the pattern match depends on the text itself; everything after it is
+    A pure function of its arguments, cached as a whole: a batch meets the
+    same greetings, EHLO and QUIT replies of a provider's MX hosts thousands
+    of times. Only the pattern match depends on the text itself; everything after it is
     a pure function of the evidence found, so it is cached: a probe or a log
     repeats the same few (code, stage, enhanced code, pattern) combinations.
     `klass_hint` (4 or 5) stands in for the class when there is no code at all,

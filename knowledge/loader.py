@@ -7,6 +7,9 @@ is read on first use and kept for the life of the process.
 
 from __future__ import annotations
 
+import binascii
+import marshal
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,10 +20,58 @@ I18N_DIR = ROOT / "i18n"
 
 
 def _read(path: Path) -> dict[str, Any]:
+    """The parsed TOML file, from the compiled cache when it is current.
+
+    Parsing the data takes longer than the rest of `probe explain 451`, so
+    each file's parsed form is kept (marshal) in the user's cache directory,
+    keyed by the file's path, size and modification time: an edited or
+    upgraded file is parsed again. Any cache problem (no home, read-only,
+    corrupt entry) just means parsing.
+    """
+    stat = path.stat()
+    stamp = (str(path), stat.st_size, stat.st_mtime_ns, _CACHE_VERSION)
+    cached = _cache_file(path)
+    if cached is not None:
+        try:
+            with cached.open("rb") as handle:
+                saved_stamp, data = marshal.load(handle)
+            if tuple(saved_stamp) == stamp and isinstance(data, dict):
+                return data
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
     import tomllib  # deferred: its parser costs more to import than the rest of the package
 
     with path.open("rb") as handle:
-        return tomllib.load(handle)
+        data = tomllib.load(handle)
+    if cached is not None:
+        _save(cached, stamp, data)
+    return data
+
+
+_CACHE_VERSION = 1
+
+
+def _cache_file(path: Path) -> Path | None:
+    """Where `path`'s parsed form is kept ($XDG_CACHE_HOME/probe, else ~/.cache/probe)."""
+    if os.environ.get("PROBE_NO_CACHE"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        return None
+    digest = binascii.crc32(str(path).encode("utf-8", "surrogateescape"))  # which install
+    return Path(base) / "probe" / f"{path.stem}-{digest:08x}.marshal"
+
+
+def _save(target: Path, stamp: tuple[Any, ...], data: dict[str, Any]) -> None:
+    """Write the cache entry atomically; never fail the caller."""
+    try:
+        blob = marshal.dumps((stamp, data))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}")
+        temporary.write_bytes(blob)
+        os.replace(temporary, target)
+    except (OSError, ValueError):
+        return
 
 
 @cache

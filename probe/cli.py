@@ -14,7 +14,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from knowledge import loader, resolve_lang
 from knowledge.i18n import is_supported
@@ -22,8 +22,11 @@ from knowledge.i18n import is_supported
 from . import views
 from .core import checks
 from .core.exit_status import ExitStatus
-from .core.plan import PHASES, InputError, Plan, build_plan
+from .core.input_error import InputError
 from .sanitize import to_display
+
+if TYPE_CHECKING:
+    from .core.plan import Plan
 
 SUBCOMMANDS = ("explain", "compare", "batch")
 
@@ -40,6 +43,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _probe_options(parser: argparse.ArgumentParser) -> None:
+    from .core.plan import PHASES  # not imported by explain/compare: it loads dnspython
+
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--tui", dest="mode", action="store_const", const="tui",
                       help="interactive view (default when stdout is a terminal)")
@@ -138,6 +143,8 @@ def language(explicit: str | None) -> str:
 
 
 def _plan_from(args: argparse.Namespace, target: str) -> Plan:
+    from .core.plan import build_plan
+
     return build_plan(
         target, rcpts=args.rcpt, mail_from=args.mail_from, helo=args.helo, port=args.port,
         mx=args.mx, nameservers=args.nameserver, timeout=args.timeout,
@@ -172,7 +179,9 @@ def _run_probe_command(args: argparse.Namespace, out: TextIO) -> int:
         return ExitStatus.OK
     plan = _plan_from(args, args.target)
     mode = args.mode or ("tui" if out.isatty() and sys.stdin.isatty() else "plain")
-    display = views.Display(brief=args.brief, timing=args.timing)
+    from .views.base import Display
+
+    display = Display(brief=args.brief, timing=args.timing)
     return views.get(mode)(out, plan, display=display).run()
 
 

@@ -16,16 +16,19 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from knowledge import labels
-from knowledge.bounce import MAX_INPUT, InputExplanation, RecipientFailure
 from knowledge.i18n import table
+from knowledge.limits import MAX_INPUT
 
 from .explain_cmd import INDENT, WIDTH, _body, _not_code
 from .present.annotation import annotation_dict
 from .present.wrap import fill
 from .sanitize import to_display
+
+if TYPE_CHECKING:  # the bounce parser loads the email package: only for real bounces
+    from knowledge.bounce import InputExplanation, RecipientFailure
 
 _MAIL_FILE_SUFFIXES = (".eml", ".mbox", ".mbx", ".msg", ".txt", ".mail")
 # English wording for labels the language files do not have yet; a [labels]

@@ -23,7 +23,6 @@ from knowledge import (
     labels,
     resolve_lang,
 )
-from knowledge.bounce import explain_input
 from knowledge.compare import parse_spec
 from knowledge.i18n import table
 
@@ -113,6 +112,8 @@ def explain_main(
         print(f"probe explain: {exc}", file=sys.stderr)
         return ExitStatus.USAGE
     if source is not None:
+        from knowledge.bounce import explain_input  # the email package: only for messages
+
         text = source.decode("utf-8", "surrogateescape")
         result = explain_input(source, language)
         if result.failures:

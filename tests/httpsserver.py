@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from probe import cli
+from probe.core import plan as plan_module
 
 MAX_HEAD = 16 * 1024
 
@@ -109,8 +109,9 @@ def https_port(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
     """`https_port(port)`: the probes this test runs fetch HTTPS from `port`."""
 
     def point(port: int) -> None:
-        real = cli.build_plan
-        monkeypatch.setattr(cli, "build_plan", lambda *args, **kwargs: dataclasses.replace(
+        # The command line imports build_plan when it needs it, from this module.
+        real = plan_module.build_plan
+        monkeypatch.setattr(plan_module, "build_plan", lambda *args, **kwargs: dataclasses.replace(
             real(*args, **kwargs), https_port=port))
 
     return point

@@ -107,9 +107,11 @@ async def query(resolver: dns.asyncresolver.Resolver, name: dns.name.Name,
     deadline = resolver.lifetime + resolver.timeout + 1.0
     try:
         async with asyncio.timeout(deadline):
-            return await resolver.resolve(name, rdtype, search=False)
-    except dns.resolver.NoAnswer:
-        return None
+            # No NoAnswer exception for an empty answer: building one (with its
+            # message text) cost more than the lookup itself in a batch.
+            answer = await resolver.resolve(name, rdtype, search=False,
+                                            raise_on_no_answer=False)
+        return answer if answer.rrset is not None else None
     except dns.resolver.NXDOMAIN:
         raise
     except dns.resolver.YXDOMAIN:

@@ -12,11 +12,12 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass, field
+from functools import cache
 
-import dns.name
 import idna
 
 from .auth import AuthSpec
+from .input_error import InputError
 from .proxy import ProxySpec, parse_proxy
 from .secret import Secret
 
@@ -29,8 +30,7 @@ MAX_LOCAL_PART = 64  # RFC 5321 §4.5.3.1.1
 MAX_PATH = 256  # §4.5.3.1.3, including the angle brackets
 
 
-class InputError(ValueError):
-    """Bad input from the user: one sentence, exit 64, nothing sent."""
+__all__ = ["InputError", "Plan", "build_plan"]  # InputError is re-exported for callers
 
 
 @dataclass(frozen=True)
@@ -169,21 +169,32 @@ def normalize_domain(value: str, what: str = "domain") -> tuple[str, str]:
         value = value[:-1]
     if not value or value.startswith(".") or ".." in value:
         raise InputError(f"{what} {_show(raw)} has an empty label (two dots in a row?)")
-    for label in value.split("."):
+    labels = value.split(".")
+    for label in labels:
         _check_label(label, what, raw)
+    if value.isascii() and not any(label[:4].lower() == "xn--" for label in labels):
+        # Plain LDH labels are their own A-label and U-label: the IDNA tables have
+        # nothing to add (and cost more than the rest of a plan in a batch).
+        alabel = unicode = value.lower()
+    else:
+        alabel, unicode = _idna(value, what, raw)
+    if len(alabel) > 253:
+        raise InputError(f"{what} {_show(raw)} is longer than 253 characters")
+    return alabel, unicode
+
+
+def _idna(value: str, what: str, raw: str) -> tuple[str, str]:
+    """UTS 46 / IDNA 2008: (A-label form, Unicode form) of a name with non-LDH labels."""
     try:
         alabel = idna.encode(value, uts46=True, transitional=False).decode("ascii").lower()
     except idna.IDNAError as exc:
         raise InputError(f"{what} {_show(raw)} is not a valid host name: {exc}") from None
     for label in alabel.split("."):
         _check_label(label, what, raw)
-    if len(alabel) > 253:
-        raise InputError(f"{what} {_show(raw)} is longer than 253 characters")
     try:
         unicode = idna.decode(alabel)
     except idna.IDNAError:
         unicode = alabel
-    dns.name.from_text(alabel)  # cannot fail after the checks above; keeps one definition
     return alabel, unicode
 
 
@@ -293,6 +304,7 @@ def validate_helo(value: str) -> str:
     return alabel
 
 
+@cache
 def default_helo() -> str:
     """This machine's name if it is fully qualified, else "" (an address literal).
 

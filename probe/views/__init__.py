@@ -11,10 +11,12 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import cache
+from typing import TYPE_CHECKING
 
-from .base import Display, View
+if TYPE_CHECKING:  # base loads asyncio and the core: only the chosen view needs them
+    from .base import View
 
-__all__ = ["Display", "View", "get", "names"]
+__all__ = ["get", "names"]
 
 
 @cache

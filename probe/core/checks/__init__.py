@@ -11,8 +11,10 @@ import importlib
 import pkgutil
 from collections.abc import Iterable
 from functools import cache
+from typing import TYPE_CHECKING
 
-from .base import Check
+if TYPE_CHECKING:  # importing base loads dnspython: not needed to list the names
+    from .base import Check
 
 
 @cache
