@@ -378,7 +378,7 @@ class ProbeApp(App[int]):
         self.results.show(key, index)
         self._show_explanation()
         # The explanation's new height changes the transcript's: scroll once laid out.
-        self.call_after_refresh(self.transcript.scroll_to_highlight)
+        self.call_after_refresh(self.transcript.reveal_highlight)
 
     def on_results_table_picked(self, message: ResultsTable.Picked) -> None:
         if message.index is not None:

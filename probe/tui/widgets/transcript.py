@@ -49,7 +49,19 @@ class TranscriptView(OptionList):
         """Keep the selected step in view when the pane changes height (the
         explanation below it grows and shrinks with what it explains)."""
         if self.highlighted is not None:
-            self.call_after_refresh(self.scroll_to_highlight)
+            self.call_after_refresh(self.reveal_highlight)
+
+    def reveal_highlight(self) -> None:
+        """Show the selected step with as much of what followed it as fits.
+
+        Scrolling only as far as needed would leave the view wherever the live
+        row had pulled it, so the same selection could look different depending
+        on how the events were batched; starting from the end gives one view."""
+        if self.highlighted is None or not self.is_mounted:
+            return
+        self._update_lines()
+        self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        self.scroll_to_highlight()
 
     def _following(self) -> bool:
         """True when the newest step is selected, so new steps should take over."""
