@@ -17,6 +17,7 @@ stops cleanly: what finished is written, nothing half-written.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import sys
@@ -131,6 +132,7 @@ class Batch:
         self.tally = Tally()
         self.valid = 0
         self.on_done: Callable[[], None] = lambda: None
+        self.deliver: Callable[[Plan, int, str], None] = self.write
 
     def plans(self, lines: Iterator[tuple[int, str]], skip: set[str]) -> Iterator[Plan]:
         """Valid plans; a bad line is reported with its number and skipped."""
@@ -150,20 +152,16 @@ class Batch:
 
     async def run(self, plans: Iterator[Plan]) -> None:
         from .core.limits import Limits
-        from .core.mx import build_resolver
 
         limits = Limits(sessions=self.options.concurrency, per_address=self.options.per_ip)
-        resolvers: dict[tuple[tuple[str, int], ...], dns.asyncresolver.Resolver] = {}
+        resolvers: Resolvers = {}
         pool = asyncio.Semaphore(self.options.concurrency)
         running: set[asyncio.Task[None]] = set()
         try:
             for plan in plans:
                 await pool.acquire()
-                resolver = resolvers.get(plan.nameservers)
-                if resolver is None:
-                    resolver = resolvers[plan.nameservers] = _caching(build_resolver(
-                        plan.nameservers, plan.timeouts.dns, plan.timeouts.dns_lifetime))
-                task = asyncio.create_task(self.one(plan, resolver, limits))
+                task = asyncio.create_task(self.one(plan, shared_resolver(resolvers, plan),
+                                                    limits))
                 running.add(task)
                 task.add_done_callback(running.discard)
                 task.add_done_callback(lambda _: pool.release())
@@ -179,7 +177,8 @@ class Batch:
                   limits: Limits) -> None:
         from .core.runner import probe_into
 
-        view = JsonLinesView(self.out, plan, compact=self.options.compact)
+        line = io.StringIO()
+        view = JsonLinesView(line, plan, compact=self.options.compact)
         try:
             try:
                 await probe_into(plan, view.feed, resolver=resolver, limits=limits)
@@ -190,11 +189,32 @@ class Batch:
             if os.environ.get("PROBE_DEBUG"):
                 raise
             code = ExitStatus.INTERNAL
-            self.out.write(json.dumps({
+            line = io.StringIO(json.dumps({
                 "target": plan.target, "exit_code": code,
                 "error": f"internal error ({exc.__class__.__name__}: {exc})"}) + "\n")
+        self.deliver(plan, code, line.getvalue())
+
+    def write(self, plan: Plan, code: int, line: str) -> None:
+        """Where a finished target goes by default: its line to `out`, its code to the
+        tally. A cluster worker replaces `deliver` to send results back instead."""
+        self.out.write(line)
+        self.out.flush()
         self.tally.add(code)
         self.on_done()
+
+
+Resolvers = dict[tuple[tuple[str, int], ...], "dns.asyncresolver.Resolver"]
+
+
+def shared_resolver(resolvers: Resolvers, plan: Plan) -> dns.asyncresolver.Resolver:
+    """The one caching resolver of `resolvers` for the plan's name servers."""
+    from .core.mx import build_resolver
+
+    resolver = resolvers.get(plan.nameservers)
+    if resolver is None:
+        resolver = resolvers[plan.nameservers] = _caching(build_resolver(
+            plan.nameservers, plan.timeouts.dns, plan.timeouts.dns_lifetime))
+    return resolver
 
 
 # Answers worth keeping are the ones many targets share: the MX hosts' A, AAAA
@@ -226,12 +246,25 @@ def _count(source: str) -> int | None:
         return None
 
 
+Engine = Callable[[Batch, Iterator[Plan]], None]
+
+
+class EngineFailed(Exception):
+    """The engine running the batch broke down mid-run (a cluster lost for good)."""
+
+
+def run_locally(batch: Batch, plans: Iterator[Plan]) -> None:
+    """The default engine: every target in this process's one event loop."""
+    asyncio.run(batch.run(plans))
+
+
 def run_batch(source: str, plan_for: PlanFor, options: BatchOptions, stdin: TextIO,
-              out: TextIO, err: TextIO | None = None) -> int:
+              out: TextIO, err: TextIO | None = None, engine: Engine = run_locally) -> int:
     """Probe every target of `source`; the exit code is the worst one seen.
 
     Exit 64 when no line is valid (nothing is sent then), and when --resume
-    is asked for without --output.
+    is asked for without --output; 70 when the engine fails mid-run (what
+    finished is written, and --resume carries on).
     """
     err = err or sys.stderr
     if options.resume and not options.output:
@@ -249,12 +282,15 @@ def run_batch(source: str, plan_for: PlanFor, options: BatchOptions, stdin: Text
     batch = Batch(plan_for, options, sink, err)
     progress = _Progress(err, _count(source), batch) if options.progress else None
     interrupted = False
+    failure: str | None = None
     try:
         if progress is not None:
             progress.start()
-        asyncio.run(batch.run(batch.plans(lines, skip)))
+        engine(batch, batch.plans(lines, skip))
     except KeyboardInterrupt:
         interrupted = True
+    except EngineFailed as exc:
+        failure = str(exc)
     finally:
         if progress is not None:
             progress.stop()
@@ -265,6 +301,10 @@ def run_batch(source: str, plan_for: PlanFor, options: BatchOptions, stdin: Text
             err.write("probe batch: no valid target line\n")
         return ExitStatus.INTERRUPTED if interrupted else ExitStatus.USAGE
     _summary(err, batch.tally, interrupted)
+    if failure is not None:
+        err.write(f"probe batch: {to_display(failure)}; finished targets are written, "
+                  "rerun with --resume\n")
+        return ExitStatus.INTERNAL
     return ExitStatus.INTERRUPTED if interrupted else batch.tally.worst
 
 

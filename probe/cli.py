@@ -215,11 +215,27 @@ def _run_batch(argv: Sequence[str], out: TextIO, stdin: TextIO) -> int:
                         help="keep only category, severity and title of each annotation")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar on stderr")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help="run on a Dask cluster: a scheduler address (tcp://HOST:8786), "
+                             "or local[:N] for N worker processes here (needs probe[cluster]); "
+                             "--concurrency is then per worker")
     args = parser.parse_args(argv)
-    _plan_from(args, "batch.invalid")  # the shared options are checked before any line
+    shared = _plan_from(args, "batch.invalid")  # the shared options are checked before any line
     options = BatchOptions(args.concurrency, args.per_ip, args.output, args.resume,
                            args.compact, not args.no_progress)
-    return run_batch(args.file, lambda target: _plan_from(args, target), options, stdin, out)
+
+    def plan_for(target: str) -> Plan:
+        return _plan_from(args, target)
+
+    if args.cluster is None:
+        return run_batch(args.file, plan_for, options, stdin, out)
+    from .cluster.engine import Cluster, parse_address, refuse_secrets_in_clear
+
+    address = parse_address(args.cluster)
+    refuse_secrets_in_clear(address, shared.auth is not None or (
+        shared.proxy is not None and shared.proxy.password is not None))
+    with Cluster(address, options, own_helo=args.helo is None) as cluster:
+        return run_batch(args.file, plan_for, options, stdin, out, engine=cluster.run)
 
 
 def _run_subcommand(name: str, argv: Sequence[str], out: TextIO, stdin: TextIO) -> int:

@@ -90,6 +90,26 @@ async def probe_into(plan: Plan, emit: Emit, *,
                  lambda: None).drive()
 
 
+async def discover(plan: Plan, resolver: dns.asyncresolver.Resolver) -> mx.Discovery:
+    """Where the plan's probe connects: the domain's MX hosts, or the hosts given with --mx.
+
+    A cluster batch asks this too, ahead of the probe, to group targets by address.
+    """
+    if not plan.mx_override:
+        return await mx.discover(plan.domain, resolver)
+    records: list[MxRecord] = []
+    findings: list[Finding] = []
+    # Without --nameserver, names given with --mx go through the system's
+    # resolver library (/etc/hosts included): see resolve_override.
+    asked = resolver if plan.nameservers else None
+    for host, port in plan.mx_override:
+        record, found = await mx.resolve_override(asked, host, port,
+                                                  timeout=plan.timeouts.dns_lifetime)
+        records.append(record)
+        findings.extend(found)
+    return mx.Discovery("override", tuple(records), tuple(findings))
+
+
 class _Probe:
     """One run: discovery, sessions, checks, and the verdict."""
 
@@ -124,27 +144,11 @@ class _Probe:
         finally:
             self._end()
 
-    async def discover(self, resolver: dns.asyncresolver.Resolver) -> mx.Discovery:
-        plan = self.plan
-        if not plan.mx_override:
-            return await mx.discover(plan.domain, resolver)
-        records: list[MxRecord] = []
-        findings: list[Finding] = []
-        # Without --nameserver, names given with --mx go through the system's
-        # resolver library (/etc/hosts included): see resolve_override.
-        asked = resolver if plan.nameservers else None
-        for host, port in plan.mx_override:
-            record, found = await mx.resolve_override(asked, host, port,
-                                                      timeout=plan.timeouts.dns_lifetime)
-            records.append(record)
-            findings.extend(found)
-        return mx.Discovery("override", tuple(records), tuple(findings))
-
     async def probe(self) -> Outcome:
         plan = self.plan
         resolver = self.resolver or mx.build_resolver(plan.nameservers, plan.timeouts.dns,
                                                       plan.timeouts.dns_lifetime)
-        discovery = await self.discover(resolver)
+        discovery = await discover(plan, resolver)
         self.emit(MxResolved(discovery.source, discovery.records))
         for finding in discovery.findings:
             self.emit(FindingRaised(finding))
