@@ -11,6 +11,10 @@ use during the run is printed to show they had room to spare.
 Rows (the same targets for all):
   probe batch   `probe batch FILE --json --nameserver ... --port ...` (STARTTLS is
                 not offered by the servers, so it is never tried)
+  probe batch --cluster   the same with `--cluster ADDRESS` (--cluster, default
+                local:2: a Dask LocalCluster of 2 worker processes, started and
+                stopped inside the timed run; pinned like every client, so the
+                client and its workers share the client CPU)
   floor         bench/floor_client.py, `--exchange minimal`: MX + A, then
                 banner/EHLO/MAIL/RCPT/QUIT, --concurrency domains at once
   floor (probe's exchange)   the same client doing what probe does per domain
@@ -57,7 +61,7 @@ from bench.runstats import (  # noqa: E402
 )
 
 HELO = "bench.example"
-METHODS = ("probe", "floor", "floor-probe", "floor-smtp", "swaks")
+METHODS = ("probe", "probe-cluster", "floor", "floor-probe", "floor-smtp", "swaks")
 
 
 @dataclass(frozen=True)
@@ -116,15 +120,20 @@ class Bench:
                    stats["smtp"].get("sessions", 0), sum(stats["dns"].values()), run,
                    stats["cpu_s"] - before)
 
-    def probe(self, profile: Path | None = None) -> Row:
-        """One `probe batch` run; with `profile`, under py-spy (its figures are not kept)."""
+    def probe(self, profile: Path | None = None, cluster: str | None = None) -> Row:
+        """One `probe batch` run; with `profile`, under py-spy (its figures are not kept);
+        with `cluster`, on that Dask cluster (`--cluster`)."""
         n = self.args.domains
         argv = [*shlex.split(self.args.probe_cmd), "batch", str(self._targets(n)), "--json",
                 "--nameserver", self.servers.nameserver, "--port", str(self.servers.smtp_port),
                 "--helo", HELO, "--timeout", "10", *shlex.split(self.args.probe_args)]
+        name = "probe batch"
+        if cluster is not None:
+            argv += ["--cluster", cluster]
+            name += f" --cluster {cluster}"
         if profile is not None:
             argv = [*py_spy_record(profile), *argv]
-        return self._measure("probe batch", n, argv, _probe_ok)
+        return self._measure(name, n, argv, _probe_ok)
 
     def floor(self, exchange: str = "minimal", dns: bool = True) -> Row:
         n = self.args.domains
@@ -194,6 +203,8 @@ def main() -> None:
     parser.add_argument("--swaks-domains", type=int, default=1000,
                         help="targets for the swaks row (about 20/s on one core)")
     parser.add_argument("--concurrency", type=int, default=100, help="floor: domains in flight")
+    parser.add_argument("--cluster", default="local:2", metavar="ADDRESS",
+                        help="the probe-cluster row's --cluster (default local:2)")
     parser.add_argument("--only", default=",".join(METHODS),
                         help=f"comma-separated subset of {', '.join(METHODS)}")
     parser.add_argument("--probe-cmd", default=f"{shlex.quote(sys.executable)} -m probe",
@@ -220,7 +231,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, LoadServers(zone, cpu=args.server_cpu) as servers:
         bench = Bench(args, servers, Path(tmp))
         plan: dict[str, Callable[[], Row]] = {
-            "probe": bench.probe, "floor": bench.floor,
+            "probe": bench.probe, "probe-cluster": lambda: bench.probe(cluster=args.cluster),
+            "floor": bench.floor,
             "floor-probe": lambda: bench.floor("probe"),
             "floor-smtp": lambda: bench.floor(dns=False)}
         for method in wanted:

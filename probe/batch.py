@@ -150,10 +150,14 @@ class Batch:
                 continue
             yield plan
 
-    async def run(self, plans: Iterator[Plan]) -> None:
+    def limits(self) -> Limits:
+        """The batch's one connection limits (a cluster worker's also watch addresses)."""
         from .core.limits import Limits
 
-        limits = Limits(sessions=self.options.concurrency, per_address=self.options.per_ip)
+        return Limits(sessions=self.options.concurrency, per_address=self.options.per_ip)
+
+    async def run(self, plans: Iterator[Plan]) -> None:
+        limits = self.limits()
         resolvers: Resolvers = {}
         pool = asyncio.Semaphore(self.options.concurrency)
         running: set[asyncio.Task[None]] = set()

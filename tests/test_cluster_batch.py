@@ -53,6 +53,7 @@ class Servers:
         self.peak_total = 0
         self.sessions = 0
         self.on_session = lambda writer: None
+        self.dns: dnsserver.DnsServer | None = None
 
     def script(self, address: str):
         base = dialog(replies={f"RCPT:postmaster@{REJECTED}": b"550 5.1.1 no such user\r\n"})
@@ -77,6 +78,7 @@ async def world(dns_server, tmp_path, hold: float = 0.1):
     targets, zone = _world()
     dns = dns_server(zone)
     servers = Servers(hold)
+    servers.dns = dns
     async with contextlib.AsyncExitStack() as stack:
         port = await same_port_servers(stack, {a: servers.script(a) for a in ADDRESSES})
         path = tmp_path / "targets.txt"
@@ -190,6 +192,29 @@ async def test_a_worker_killed_mid_run_is_replaced_and_every_target_appears_once
     assert servers.sessions > 25  # the killed worker's chunk was probed again elsewhere
     assert result.code == 2 and "Traceback" not in result.err
     client.wait_for_workers(2, timeout=60)  # the nanny restarts it
+
+
+async def test_dns_that_changes_between_the_phases_is_reported(
+        dns_server, run_cli, tmp_path, cluster):
+    address, _ = cluster
+    moved: list[str] = []
+
+    def move_mx1_domains_to_mx2(writer):
+        # Phase 2 has begun (phase 1 sends no SMTP): from now on, d0-d5 point
+        # at an address that phase 1 gave to another shard.
+        if not moved:
+            for i in range(6):
+                servers.dns.remove(f"d{i}.test.", "MX")
+                servers.dns.add(f"d{i}.test.", "MX", "10 mx2.test.")
+            moved.append(ADDRESSES[1])
+
+    async with world(dns_server, tmp_path, hold=0.05) as (targets, args, servers):
+        servers.on_session = move_mx1_domains_to_mx2
+        result = await asyncio.wait_for(run_cli(
+            "batch", *args, "--cluster", address, "--concurrency", "1"), 120)
+    assert len(_documents(result.out)) == len(targets)
+    assert "DNS changed between the two phases: 1 address(es)" in result.err
+    assert "127.0.0.12" in result.err
 
 
 async def test_an_unreachable_scheduler_is_one_line_and_exit_64(

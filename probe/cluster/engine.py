@@ -155,24 +155,35 @@ class Cluster:
         # The biggest shard bounds the run, so it starts first.
         lanes.sort(key=lambda lane: sum(len(chunk) for chunk in lane), reverse=True)
         written: set[int] = set()
+        drifted: set[str] = set()
 
-        def job_for(lane: list[list[int]], step: int) -> _Job:
+        def job_for(lane: list[list[int]], step: int, owned: frozenset[str]) -> _Job:
             chunk = lane[step]
-            return _Job(probe_chunk, (self._plans(todo, chunk), self.options, self.own_helo),
-                        chunk, lane, step)
+            return _Job(probe_chunk, (self._plans(todo, chunk), self.options, self.own_helo,
+                                      owned), chunk, lane, step, owned)
 
-        def merged(job: _Job, result: list[tuple[int, int, str]]) -> _Job | None:
-            for position, code, line in result:
+        def merged(job: _Job, result: tuple[list[tuple[int, int, str]], set[str]]) -> _Job | None:
+            lines, foreign = result
+            drifted.update(foreign)
+            for position, code, line in lines:
                 index = job.indices[position]
                 if index not in written:  # a rerun chunk may bring a target again
                     written.add(index)
                     batch.write(todo[index], code, line)
             lane = job.lane
             if lane is not None and job.step + 1 < len(lane):
-                return job_for(lane, job.step + 1)  # the shard's next chunk, never beside it
+                # The shard's next chunk, never beside it.
+                return job_for(lane, job.step + 1, job.owned)
             return None
 
-        self._stream((job_for(lane, 0) for lane in lanes), merged)
+        self._stream((job_for(lane, 0, frozenset(address for chunk in lane for index in chunk
+                                                 for address in found[index]))
+                      for lane in lanes), merged)
+        if drifted:
+            batch.err.write(f"probe batch: DNS changed between the two phases: "
+                            f"{len(drifted)} address(es) were probed from a shard that did not "
+                            f"own them, where --per-ip may not have held (e.g. "
+                            f"{to_display(min(drifted))})\n")
 
     @staticmethod
     def _plans(todo: list[Plan], indices: list[int]) -> list[Plan]:
@@ -217,6 +228,7 @@ class _Job:
     indices: list[int]
     lane: list[list[int]] | None = None
     step: int = 0
+    owned: frozenset[str] = frozenset()
 
 
 def _ranges(total: int, size: int) -> Iterator[list[int]]:

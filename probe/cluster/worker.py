@@ -11,14 +11,33 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from ..batch import Batch, BatchOptions, Resolvers, shared_resolver
+from ..core.limits import Limits
 
 if TYPE_CHECKING:
     from ..core.plan import Plan
 
 Result = tuple[int, int, str]  # (index of the target in its chunk, exit code, JSON line)
+
+
+class _Watched(Limits):
+    """Limits that note each address outside the shard's own (DNS changed since phase 1)."""
+
+    def __init__(self, sessions: int, per_address: int, owned: frozenset[str]) -> None:
+        super().__init__(sessions, per_address)
+        self.owned = owned
+        self.foreign: set[str] = set()
+
+    @asynccontextmanager
+    async def slot(self, address: str) -> AsyncIterator[None]:
+        if address not in self.owned:
+            self.foreign.add(address)
+        async with super().slot(address):
+            yield
 
 
 def destinations(plans: list[Plan], concurrency: int) -> list[tuple[str, ...]]:
@@ -44,8 +63,10 @@ async def _destinations(plans: list[Plan], concurrency: int) -> list[tuple[str, 
     return await asyncio.gather(*(one(plan) for plan in plans))
 
 
-def probe_chunk(plans: list[Plan], options: BatchOptions, own_helo: bool) -> list[Result]:
-    """Probe one chunk with the local batch engine; its lines come back, in completion order.
+def probe_chunk(plans: list[Plan], options: BatchOptions, own_helo: bool,
+                owned: frozenset[str]) -> tuple[list[Result], set[str]]:
+    """Probe one chunk with the local batch engine: its lines, in completion order, and
+    the addresses it met outside `owned` (its shard's, from phase 1).
 
     With `own_helo` (no --helo given) each worker greets with its own name,
     as the plain batch does on the machine it runs on: the name a receiving
@@ -60,8 +81,10 @@ def probe_chunk(plans: list[Plan], options: BatchOptions, own_helo: bool) -> lis
     results: list[Result] = []
     batch = Batch(_no_lines, options, sys.stdout, sys.stderr)
     batch.deliver = lambda plan, code, line: results.append((position[id(plan)], code, line))
+    limits = _Watched(options.concurrency, options.per_ip, owned)
+    batch.limits = lambda: limits  # type: ignore[method-assign]
     asyncio.run(batch.run(iter(plans)))
-    return results
+    return results, limits.foreign
 
 
 def _no_lines(target: str) -> Plan:
