@@ -18,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import ssl
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import httpx
+if TYPE_CHECKING:
+    import httpx  # imported by get(): `import httpx` costs ~100 ms (its CLI pulls
+    # in click), and most domains publish no MTA-STS policy to fetch
 
 FailKind = Literal["connect", "certificate", "timeout", "protocol"]
 MAX_ERROR_CHARS = 300
@@ -96,6 +98,8 @@ async def get(name: str, addresses: list[str], path: str, *, port: int = 443,
     Raises FetchFailed (the last address's failure) when none gives an HTTP
     response; an HTTP error status is a response, for the caller to judge.
     """
+    import httpx
+
     failure = FetchFailed("connect", "no address to connect to")
     client = httpx.AsyncClient(verify=tls_context(extra_ca_file), trust_env=False,
                                follow_redirects=False, timeout=httpx.Timeout(timeout))
