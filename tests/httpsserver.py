@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from probe.core import plan as plan_module
+from tests.loopback import close_server
 
 MAX_HEAD = 16 * 1024
 
@@ -67,13 +68,7 @@ class HttpsServer:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(BaseException):
-                await task
-        await self._server.wait_closed()
+        await close_server(self._server, self._tasks)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

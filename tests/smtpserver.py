@@ -19,6 +19,8 @@ import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+from tests.loopback import close_server
+
 # Deadline for a client's TLS handshake on an implicit-TLS listener (asyncio
 # waits 60 s by default): long enough for any loopback client, short enough
 # that a client which never sends a ClientHello is not kept past a test.
@@ -46,15 +48,8 @@ class Scripted:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self.server is not None
-        self.server.close()
-        if self.tasks:  # let scripts that are finishing finish, then stop the rest
-            await asyncio.wait(list(self.tasks), timeout=2)
-        for task in list(self.tasks):
-            task.cancel()
-        for task in list(self.tasks):
-            with contextlib.suppress(BaseException):
-                await task
-        await self.server.wait_closed()
+        # Scripts that are finishing get to finish; the rest are stopped.
+        await close_server(self.server, self.tasks, grace=2)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1

@@ -24,6 +24,8 @@ import ipaddress
 import struct
 from dataclasses import dataclass, field
 
+from tests.loopback import close_server
+
 __all__ = ["Behaviour", "ReplyCode", "ScriptedSocks", "SocksRequest"]
 
 VERSION = 0x05
@@ -112,13 +114,7 @@ class ScriptedSocks:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self.server is not None
-        self.server.close()
-        for task in list(self.tasks):
-            task.cancel()
-        for task in list(self.tasks):
-            with contextlib.suppress(BaseException):
-                await task
-        await self.server.wait_closed()
+        await close_server(self.server, self.tasks)
 
     @property
     def url(self) -> str:
