@@ -225,7 +225,7 @@ def shared_resolver(resolvers: Resolvers, plan: Plan) -> dns.asyncresolver.Resol
 # and PTR records (a provider's few hosts serve thousands of domains). Each
 # domain's own MX answer is asked once per batch and never again, so a cache as
 # large as the batch only holds memory (~3.4 KB per entry: 393 MB peak at
-# 100,000 targets with 100,000 entries, 47 MB with 1,000, same speed; bench/README.md).
+# 100,000 targets with 100,000 entries; 63 MB with this size; bench/README.md).
 RESOLVER_CACHE_ENTRIES = 4_096
 
 

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import tomllib
 
 from knowledge import loader
+
+
+def _no_parsing(_handle: object) -> None:
+    raise AssertionError("parsed although the cache entry is current")
 
 
 def test_parsed_data_is_cached_and_invalidated_by_a_change(tmp_path, monkeypatch):
@@ -15,6 +20,9 @@ def test_parsed_data_is_cached_and_invalidated_by_a_change(tmp_path, monkeypatch
     assert loader._read(data) == {"a": {"title": "one"}}
     entry = loader._cache_file(data)
     assert entry is not None and entry.exists()
+    with monkeypatch.context() as no_parser:  # a current entry is read, not the TOML
+        no_parser.setattr(tomllib, "load", _no_parsing)
+        assert loader._read(data) == {"a": {"title": "one"}}
 
     data.write_text('[a]\ntitle = "two, longer"\n')  # another size and mtime: parsed again
     assert loader._read(data) == {"a": {"title": "two, longer"}}
