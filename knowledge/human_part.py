@@ -120,10 +120,20 @@ def _is_header_line(line: str) -> bool:
     return line.strip().lower().startswith(_HEADER_PREFIXES)
 
 
-def _inside_reply(before: str) -> bool:
-    """True when a reply code precedes on the line: "552 Quota violation for a@b"."""
-    return any(len(tok) >= 3 and tok[0] in "245" and tok[1:3].isdigit()
-               and (len(tok) == 3 or tok[3] == "-") for tok in before.split())
+def _reply_start(line: str) -> int:
+    """Where the first reply code on the line starts ("552 Quota violation for a@b"), or -1.
+
+    Addresses after it are inside a quoted reply, however long the reply runs
+    ("550 5.7.1 ... send an e-mail message from another address to dz@rota.lv").
+    """
+    pos = 0
+    for tok in line.split():
+        pos = line.find(tok, pos)
+        if len(tok) >= 3 and tok[0] in "245" and tok[1:3].isdigit() and (
+                len(tok) == 3 or tok[3] == "-"):
+            return pos
+        pos += len(tok)
+    return -1
 
 
 def _is_alias(before: str) -> bool:
@@ -145,10 +155,11 @@ def mentions(text: str, exclude: set[str]) -> list[tuple[int, str]]:
     pos = 0
     for line in text.splitlines(keepends=True):
         if not _is_header_line(line):
+            reply_at = _reply_start(line)
             for start, _end, address in find_addresses(line):
                 low = address.lower()
                 before = line[max(0, start - 200) : start]
-                if low in exclude or low.startswith(_ROBOTS) or _inside_reply(before):
+                if low in exclude or low.startswith(_ROBOTS) or 0 <= reply_at < start:
                     continue
                 (aliases if _is_alias(before) else named).append((pos + start, address))
         pos += len(line)

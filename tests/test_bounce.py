@@ -255,6 +255,16 @@ def test_recipient_text_runs_to_the_next_recipient() -> None:
     assert "c@x.example" not in cut_original(text)
 
 
+def test_an_address_anywhere_inside_a_quoted_reply_is_not_a_recipient() -> None:
+    # The contact address sits far past the reply code on the same line.
+    reply = ("550 5.7.1 Your message was blocked by a DNSBL. " + "If you are not a spammer, "
+             "follow the instructions. " * 10 + "or write to abuse@rbl.example with the sender.")
+    text = f"Delivery failed:\n\n     a@x.example\n\nTechnical details: \n{reply}\n"
+    items = recipient_texts(text, set())
+    assert [i.address for i in items] == ["a@x.example"]
+    assert "blocked by a DNSBL" in items[0].text
+
+
 def test_a_list_sharing_one_reason_gives_it_to_each() -> None:
     text = ("Delivery to the following recipients failed permanently:\n\n"
             "   a@x.example\n   b@x.example\n\n"
