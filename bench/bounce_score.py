@@ -1,6 +1,7 @@
 """Score `probe explain` on the bounce corpus in tests/bounces/.
 
-Run:  uv run python bench/bounce_score.py [--timeout S] [--split dev|holdout|all] [-v]
+Run:  uv run python bench/bounce_score.py [--timeout S] [--split dev|holdout|all]
+                                          [--batch NAME] [-v]
 
 Each corpus file is fed to `python -m probe explain --json -` in a fresh
 process (stdin, as an admin pastes it), with a wall-clock limit. A recipient
@@ -11,6 +12,9 @@ recipients (the reply-by-reply format of older versions) is matched by
 position: the k-th reply found stands for the k-th recipient (the rule lives
 in tests/bounce_corpus.py). Files that exit 64 ("no reply found") or exceed
 the limit get no recipient right.
+
+`--batch wave6` scores only the files whose sidecar says `batch = "wave6"`
+(a batch added later, all held out), so its first score can be taken alone.
 
 This is a measurement, not a test: it prints numbers and asserts nothing.
 tests/test_bounce_corpus.py pins a floor in-process.
@@ -52,12 +56,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--split", choices=("dev", "holdout", "all"), default="all")
+    parser.add_argument("--batch", default=None,
+                        help="only the files of this batch (sidecar field `batch`)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="list every miss outside the held-out split")
     args = parser.parse_args()
     tally: dict[str, list[int]] = {}  # split -> [files, recipients, right, exit 64, timeouts]
     slowest = (0.0, "")
-    for path, meta in cases(args.split):
+    for path, meta in cases(args.split, args.batch):
         expected = meta.get("recipient", [])
         rc, docs, secs = run_one(path, args.timeout)
         marks = right_categories(docs, expected)

@@ -14,12 +14,18 @@ from typing import Any
 CORPUS = Path(__file__).resolve().parent / "bounces"
 
 
-def cases(split: str = "all") -> list[tuple[Path, dict[str, Any]]]:
-    """(message file, sidecar) pairs of a split ("dev", "holdout", "all"), by name."""
+def cases(split: str = "all", batch: str | None = None) -> list[tuple[Path, dict[str, Any]]]:
+    """(message file, sidecar) pairs of a split ("dev", "holdout", "all"), by name.
+
+    `batch` keeps only the files whose sidecar names that batch ("wave6");
+    files added before batches were named have none.
+    """
     out = []
     for side in sorted(CORPUS.glob("*.toml")):
         meta = tomllib.loads(side.read_text(encoding="utf-8"))
         held = bool(meta.get("holdout"))
+        if batch is not None and meta.get("batch") != batch:
+            continue
         if split == "all" or (split == "holdout") == held:
             out.append((side.with_suffix(".eml"), meta))
     return out

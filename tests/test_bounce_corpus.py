@@ -4,6 +4,11 @@ The floor pins the share of labelled recipients explained with the right
 category (dev and held-out files together). It is a floor against
 regressions, not the measurement: bench/bounce_score.py records the numbers
 (see bench/README.md), before and after each change.
+
+Files of a later batch (sidecar `batch = "wave6"`, all held out) are checked
+for provenance and time only: whether they are answered and how many are
+right is measured by `bench/bounce_score.py --batch wave6`, never pinned here,
+so that no failing test points at a held-out file.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from knowledge.bounce import explain_input
 from tests.bounce_corpus import CORPUS, cases, right_categories
 
 BOUND = 5.0  # seconds per file, against hangs; the slowest takes a few hundred ms
-FLOOR = 0.87  # share of recipients with the right category (measured 89.8%: bench/README.md)
+FLOOR = 0.87  # share right, files without a batch (measured 89.8%: bench/README.md)
 CASES = cases()
+UNBATCHED = [(path, meta) for path, meta in CASES if not meta.get("batch")]
 
 
 def _docs(path: Path) -> list[dict[str, Any]]:
@@ -39,6 +45,8 @@ def test_every_message_has_a_sidecar_with_its_source() -> None:
         for key in ("source", "commit", "path", "licence"):
             assert meta.get(key), (path.name, key)
         assert meta["recipient"], path.name
+        if meta.get("batch"):  # a later batch is held out as a whole
+            assert meta.get("holdout") is True, path.name
         for want in meta["recipient"]:
             assert want["category"] in CATEGORIES, (path.name, want)
 
@@ -54,10 +62,11 @@ def test_every_file_is_answered_within_the_bound(path: Path, meta: dict[str, Any
     start = time.perf_counter()
     result = explain_input(path.read_bytes())
     assert time.perf_counter() - start < BOUND
-    assert result.failures or result.replies, "nothing explained"
+    if not meta.get("batch"):
+        assert result.failures or result.replies, "nothing explained"
 
 
 def test_the_score_stays_above_the_floor() -> None:
-    marks = [mark for path, meta in CASES
+    marks = [mark for path, meta in UNBATCHED
              for mark in right_categories(_docs(path), meta["recipient"])]
     assert sum(marks) / len(marks) >= FLOOR, f"{sum(marks)}/{len(marks)}"
