@@ -28,7 +28,7 @@ from .classifier import classify
 from .dsn import DsnRecipient, field_blocks, recipients
 from .enhanced_code import find_enhanced, parse_enhanced
 from .extract import FoundReply, explain_text, failure_replies
-from .human_part import RecipientText, recipient_texts
+from .human_part import RecipientText, cut_original, mentions, recipient_texts
 from .limits import MAX_INPUT
 from .mailmsg import MessageText, input_kind, parts_per_message, read_message, split_mbox
 from .model import Annotation, Explained
@@ -221,13 +221,36 @@ def _decode_text(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
+def explain_wording(text: str, lang: str = "en") -> RecipientFailure | None:
+    """The cause a notice states in words alone, when it quotes no reply code.
+
+    Admins paste the readable part of a bounce as often as the whole message:
+    "The email account that you tried to reach does not exist." Such text
+    gets a result only when its wording names a known cause (a pattern
+    matches); anything else stays unexplained rather than guessed from the
+    class digit. The result says it was read from wording (`evidence` "prose").
+    """
+    prose = _prose(cut_original(text))
+    if not prose:
+        return None
+    delayed = any(word in prose.lower() for word in _DELAY_WORDS)
+    found = find_enhanced(prose)  # qmail's "(#5.1.1)"
+    ann = _annotate(None, prose, found, None, delayed, lang)
+    if not ann.matched.startswith("pattern:"):
+        return None
+    named = mentions(prose, set())
+    cause = _Cause(None, prose, found, None, "prose", None, ann)
+    return _failure(named[0][1] if named else None, cause, delayed=delayed, index=0)
+
+
 def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
     """Explain whatever was pasted or read from a file.
 
     Messages and mboxes give one result per failed recipient; bare DSN fields
     likewise; replies and log excerpts give one result per reply. A message in
     which no recipient is found falls back to the reply-by-reply explanation of
-    its text, so nothing with a code in it goes unanswered.
+    its text, so nothing with a code in it goes unanswered; text with no code
+    at all is read from its wording when that names a known cause.
     """
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     truncated = len(raw) > MAX_INPUT
@@ -235,8 +258,7 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
     text = _decode_text(raw)
     kind = input_kind(text)
     if kind == "text":
-        return InputExplanation(kind, replies=tuple(explain_text(text, lang)),
-                                truncated=truncated)
+        return _replies_or_wording(kind, text, text, lang, truncated)
     if kind == "dsn":
         messages = [MessageText(dsn=[text])]
     elif kind == "mbox":
@@ -248,5 +270,14 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
     if failures:
         return InputExplanation(kind, failures=tuple(failures), truncated=truncated)
     readable = "\n".join(t for msg in messages for t in (*msg.human, *msg.dsn))
-    return InputExplanation(kind, replies=tuple(explain_text(readable or text, lang)),
-                            truncated=truncated)
+    return _replies_or_wording(kind, readable or text, readable, lang, truncated)
+
+
+def _replies_or_wording(kind: str, text: str, wording: str, lang: str,
+                        truncated: bool) -> InputExplanation:
+    """The replies quoted in `text`; without any, the cause `wording` states."""
+    replies = tuple(explain_text(text, lang))
+    if replies:
+        return InputExplanation(kind, replies=replies, truncated=truncated)
+    failure = explain_wording(wording, lang) if wording else None
+    return InputExplanation(kind, failures=(failure,) if failure else (), truncated=truncated)

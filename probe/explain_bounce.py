@@ -46,6 +46,7 @@ _DEFAULT_LABELS = {
     "evidence_human": "from the reply quoted in the bounce's text",
     "evidence_prose": "no reply code in the bounce: read from its wording only",
     "message_no": "message",
+    "no_recipient": "recipient not named",
     "truncated": "input truncated",
 }
 
@@ -105,7 +106,8 @@ def render_failure(item: RecipientFailure, lang: str, *, show_message: bool = Fa
     """Plain-text block for one failed recipient, at most 80 columns (URLs aside)."""
     lab = _labels(lang)
     ann = item.annotation
-    head = to_display(item.recipient or "?", limit=200)
+    head = (to_display(item.recipient, limit=200) if item.recipient
+            else f"({lab['no_recipient']})")
     if item.original_recipient and item.original_recipient != item.recipient:
         head += f" ({lab['originally']} {to_display(item.original_recipient, limit=200)})"
     if show_message:

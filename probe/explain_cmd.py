@@ -101,8 +101,10 @@ def explain_main(
     a file path, a whole bounce message or an mbox is explained per failed
     recipient (`explain_bounce`); a log excerpt, reply by reply. `--json` prints
     one object for one reply, a JSON array for several replies, and always an
-    array for a bounce. Returns 64 with a message on stderr when the input
-    holds no reply code or the file cannot be read.
+    array for a bounce. Text without any reply code is read from its wording
+    when that names a known cause (a one-element array, like a bounce).
+    Returns 64 with a message on stderr when the input holds no reply code and
+    no known wording, or the file cannot be read.
     """
     language = resolve_lang(lang)
     from . import explain_bounce  # a message, an mbox or a file: one result per recipient
@@ -123,6 +125,14 @@ def explain_main(
     else:
         text = " ".join(replies)
         found = explain_text(text, language)
+        if not found:
+            from knowledge.bounce import InputExplanation, explain_wording
+
+            wording = explain_wording(text, language)  # words of a notice, no code
+            if wording is not None:
+                explain_bounce.render_bounce(InputExplanation("text", failures=(wording,)),
+                                             as_json=as_json, lang=language, out=out)
+                return ExitStatus.OK
     if not found:
         lab = labels(language)
         shown = to_display(text.strip(), limit=60)

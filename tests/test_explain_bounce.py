@@ -136,3 +136,23 @@ def test_in_process_stdin_without_a_byte_buffer() -> None:
     data = (CORPUS / "postfix-webde-german.eml").read_text(encoding="latin-1")
     assert explain_main(["-"], as_json=True, lang="en", out=out, stdin=io.StringIO(data)) == 0
     assert json.loads(out.getvalue())[0]["recipient"] == "fred.bloggs@web.de"
+
+
+@pytest.mark.parametrize("how", ["words", "stdin"])
+def test_wording_without_any_code_is_read_as_a_notice(how: str) -> None:
+    words = "The email account that you tried to reach does not exist."
+    proc = cli("--json", words) if how == "words" else cli("--json", "-", stdin=words.encode())
+    assert proc.returncode == 0, proc.stderr
+    [doc] = json.loads(proc.stdout)
+    assert (doc["category"], doc["evidence"], doc["code"]) == ("user_unknown", "prose", None)
+    assert doc["recipient"] is None
+    plain = cli(words).stdout.decode()
+    assert "read from its wording only" in plain and "recipient not named" in plain
+
+
+def test_a_delay_in_words_is_delayed_and_names_its_recipient() -> None:
+    proc = cli("--json", "Delivery to bob@example.net has been delayed: the recipient's "
+               "mailbox is full. We will continue to try.")
+    [doc] = json.loads(proc.stdout)
+    assert (doc["recipient"], doc["action"], doc["category"]) == (
+        "bob@example.net", "delayed", "mailbox_full")
