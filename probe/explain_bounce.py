@@ -31,24 +31,6 @@ if TYPE_CHECKING:  # the bounce parser loads the email package: only for real bo
     from knowledge.bounce import InputExplanation, RecipientFailure
 
 _MAIL_FILE_SUFFIXES = (".eml", ".mbox", ".mbx", ".msg", ".txt", ".mail")
-# English wording for labels the language files do not have yet; a [labels]
-# entry with the same key in knowledge/i18n/<lang>.toml takes precedence.
-_DEFAULT_LABELS = {
-    "failed_recipients": "failed recipients",
-    "recipient": "Recipient",
-    "originally": "originally",
-    "remote_mta": "remote MTA",
-    "reporting_mta": "reported by",
-    "status": "Status",
-    "action_failed": "failed",
-    "action_delayed": "delayed, still being retried",
-    "evidence_dsn": "from the delivery-status fields of the bounce",
-    "evidence_human": "from the reply quoted in the bounce's text",
-    "evidence_prose": "no reply code in the bounce: read from its wording only",
-    "message_no": "message",
-    "no_recipient": "recipient not named",
-    "truncated": "input truncated",
-}
 
 
 class UnreadableInput(Exception):
@@ -98,13 +80,9 @@ def failure_json(item: RecipientFailure) -> dict[str, Any]:
     }
 
 
-def _labels(lang: str) -> dict[str, str]:
-    return {**_DEFAULT_LABELS, **labels(lang)}
-
-
 def render_failure(item: RecipientFailure, lang: str, *, show_message: bool = False) -> str:
     """Plain-text block for one failed recipient, at most 80 columns (URLs aside)."""
-    lab = _labels(lang)
+    lab = labels(lang)
     ann = item.annotation
     head = (to_display(item.recipient, limit=200) if item.recipient
             else f"({lab['no_recipient']})")
@@ -137,7 +115,7 @@ def render_failure(item: RecipientFailure, lang: str, *, show_message: bool = Fa
 
 def render_bounce(result: InputExplanation, *, as_json: bool, lang: str, out: TextIO) -> None:
     """Print the failed recipients: a JSON list, or one plain block each."""
-    lab = _labels(lang)
+    lab = labels(lang)
     if result.truncated:
         print(f"probe explain: {lab['truncated']} ({MAX_INPUT // (1024 * 1024)} MiB read)",
               file=sys.stderr)
