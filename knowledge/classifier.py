@@ -8,10 +8,6 @@ weakest to strongest:
                  never fails
     10 enhanced  an enhanced code on a 2xx/3xx reply (success details never
                  outrank the code)
-    15 enhanced  X.0.x on a failure: "other or undefined" names no subject, and
-                 MTAs stamp it on replies they did not classify (Postfix's
-                 Status: 5.0.0 for every remote rejection), so the basic code
-                 says more
     20 code      the basic code alone
     30 enhanced  a vague enhanced code (X.Y.0, or an unknown detail read by its subject)
     40 stage     the basic code at this stage ("550 at MAIL" is about the sender)
@@ -172,14 +168,9 @@ def _enhanced_layer(enhanced: str, klass: int | None) -> Layer | None:
     if found is None:
         return None
     entry, key, specific = found
+    # Success details (2.1.5, 2.6.0) never outrank the basic code.
+    rank = (_SPECIFIC_ENHANCED if specific else 30) if klass in (4, 5) else 10
     subject = int(key.split(".")[1])
-    # Success details (2.1.5, 2.6.0) never outrank the basic code, nor does X.0.x.
-    if klass not in (4, 5):
-        rank = 10
-    elif subject == 0:
-        rank = 15
-    else:
-        rank = _SPECIFIC_ENHANCED if specific else 30
     tr_key = ("subject", str(subject)) if key.endswith(".x") else ("enhanced", key)
     return Layer(rank, entry, f"enhanced:{enhanced}", (tr_key,), "enhanced",
                  frozenset({subject}))
