@@ -270,14 +270,28 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
     if failures:
         return InputExplanation(kind, failures=tuple(failures), truncated=truncated)
     readable = "\n".join(t for msg in messages for t in (*msg.human, *msg.dsn))
-    return _replies_or_wording(kind, readable or text, readable, lang, truncated)
+    return _replies_or_wording(kind, readable or text, readable, lang, truncated,
+                               notice=True)
 
 
-def _replies_or_wording(kind: str, text: str, wording: str, lang: str,
-                        truncated: bool) -> InputExplanation:
-    """The replies quoted in `text`; without any, the cause `wording` states."""
+def _replies_or_wording(kind: str, text: str, wording: str, lang: str, truncated: bool,
+                        *, notice: bool = False) -> InputExplanation:
+    """The replies quoted in `text`; without any, the cause `wording` states.
+
+    In a failure notice (`notice`) only a failure reply counts: "2.0.1" from a
+    quoted header ("X-Mailman-Version: 2.0.1") is no reason, so the wording
+    is tried first there and the replies are the fallback.
+    """
     replies = tuple(explain_text(text, lang))
-    if replies:
+    if replies and not (notice and not any(_is_failure(r) for r in replies)):
         return InputExplanation(kind, replies=replies, truncated=truncated)
     failure = explain_wording(wording, lang) if wording else None
-    return InputExplanation(kind, failures=(failure,) if failure else (), truncated=truncated)
+    if failure is not None:
+        return InputExplanation(kind, failures=(failure,), truncated=truncated)
+    return InputExplanation(kind, replies=replies, truncated=truncated)
+
+
+def _is_failure(reply: Explained) -> bool:
+    if reply.code is not None:
+        return reply.code >= 400
+    return (reply.enhanced or "")[:1] in ("4", "5")

@@ -286,3 +286,15 @@ def test_html_to_text() -> None:
 def test_split_mbox() -> None:
     mbox = b"From a\nSubject: 1\n\nbody\nFrom the text\n\nFrom b\nSubject: 2\n\nx\n"
     assert [m.split(b"\n", 1)[0] for m in split_mbox(mbox)] == [b"Subject: 1", b"Subject: 2"]
+
+
+def test_a_notice_whose_only_code_is_a_version_number_is_read_from_its_wording() -> None:
+    # "2.0.1" in a quoted header looks like a success code; it is no reason for a failure.
+    message = (b"From: Mail System <>\nTo: list-admin@example.org\nSubject: Mail Error\n\n"
+               b"Your mail cannot be delivered to the following address(es):\n\n"
+               b' dylan "(0), ErrMsg=mail box space not enough, account=dylan "\n\n'
+               b"---- Header of the source mail attached ----\n"
+               b"X-Mailman-Version: 2.0.1 (101270)\n")
+    result = explain_input(message)
+    [failure] = result.failures
+    assert (failure.evidence, failure.annotation.category) == ("prose", "mailbox_full")
