@@ -134,6 +134,35 @@ def _extend(item: _Found, text: str, *, new_line: bool) -> None:
         item.lines[-1] = f"{item.lines[-1]} {text}"
 
 
+def _without_code_markers(text: str, code: int | None) -> str:
+    """A folded line without the reply's own code repeated inside it.
+
+    Postfix folds a multiline reply into one ("said: 550-The account 550-or
+    domain may not exist ... 550 entries"), so every line's "550-" (and the
+    enhanced code after it) lands inside the words. Token by token, so linear.
+    """
+    if code is None or str(code) not in text:
+        return text
+    marker = f"{code}-"
+    tokens = text.split()
+    kept: list[str] = []
+    skip_enhanced = False
+    for k, token in enumerate(tokens):
+        if skip_enhanced and parse_enhanced(token) is not None:
+            skip_enhanced = False
+            continue
+        skip_enhanced = False
+        if token.startswith(marker):
+            token = token[len(marker):]
+            if not token or parse_enhanced(token) is not None:
+                continue
+        elif token == str(code) and k + 1 < len(tokens) and parse_enhanced(tokens[k + 1]):
+            skip_enhanced = True
+            continue
+        kept.append(token)
+    return " ".join(kept)
+
+
 def _continues(line: str) -> bool:
     """An indented line continues the reply above, unless it is a separator."""
     stripped = line.strip()
@@ -163,7 +192,8 @@ def find_replies(text: str) -> list[_Found]:
                                  sep == "-", line_no=line_no, size=len(rest))
                 found.append(current)
         elif current is not None and line[:1].isspace() and _continues(line):
-            _extend(current, line.strip(), new_line=False)  # a folded line
+            folded = _without_code_markers(line.strip(), current.code)
+            _extend(current, folded, new_line=False)  # a folded line
         else:
             current = None
             bare = _strip_markers(line)

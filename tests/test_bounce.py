@@ -298,3 +298,18 @@ def test_a_notice_whose_only_code_is_a_version_number_is_read_from_its_wording()
     result = explain_input(message)
     [failure] = result.failures
     assert (failure.evidence, failure.annotation.category) == ("prose", "mailbox_full")
+
+
+def test_a_folded_multiline_reply_loses_its_inner_code_markers() -> None:
+    # Postfix folds "550-The account\n550-or domain ..." into one reply, so
+    # "550-" lands between words ("The account 550-or domain") and hid the
+    # cPanel wording from its pattern, which lost to "blacklisted".
+    text = (b"<paypal@bc-node.nl>: host bc-node.nl[192.0.2.14] said: 550-The mail server\n"
+            b"    could not deliver mail to paypal@bc-node.nl.  The account 550-or domain\n"
+            b"    may not exist, they may be blacklisted, or missing the proper dns 550\n"
+            b"    entries. (in reply to RCPT TO command)\n")
+    result = explain_input(text)
+    explained = result.failures[0].annotation if result.failures else result.replies[0].annotation
+    assert explained.category == "user_unknown"
+    reply = result.failures[0].reply if result.failures else result.replies[0]
+    assert "550-" not in reply.text and "account or domain may not exist" in reply.text

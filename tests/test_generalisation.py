@@ -34,7 +34,7 @@ from knowledge.patterns import PatternSet, load_patterns
 
 from .test_corpus import CORPUS, _stage, reply_text
 
-SHARED_FILES = ("generic.toml", "postfix.toml")
+SHARED_FILES = ("generic.toml", "notices.toml", "postfix.toml")
 
 
 def _classify(entry: dict, with_stage: bool) -> knowledge.Annotation:
