@@ -68,7 +68,9 @@ class _Found:
 
 def _stage_of(found: _Found) -> str | None:
     """The command this reply answered, when the log around it says so."""
-    hay = " ".join([found.context, *found.lines])
+    # Whitespace collapsed: Postfix wraps its notices, so "refused to talk to
+    # me" may be split over two lines.
+    hay = " ".join(" ".join([found.context, *found.lines]).split())
     if not _HINT_CONTEXT.search(hay):
         return None
     for regex, stage in _STAGE_HINTS:

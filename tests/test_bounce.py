@@ -313,3 +313,13 @@ def test_a_folded_multiline_reply_loses_its_inner_code_markers() -> None:
     assert explained.category == "user_unknown"
     reply = result.failures[0].reply if result.failures else result.replies[0]
     assert "550-" not in reply.text and "account or domain may not exist" in reply.text
+
+
+def test_a_stage_hint_wrapped_over_two_lines_is_still_read() -> None:
+    # Postfix wraps "refused to talk to me" across lines; a timeout at the
+    # greeting is the server's own, not an idle client's.
+    text = ("<bob@example.net>: host mx.example.net[192.0.2.1] refused to talk to\n"
+            "    me: 421 4.4.2 mx.example.net Error: timeout exceeded\n")
+    [reply] = explain_input(text).replies
+    assert reply.stage == "banner"
+    assert reply.annotation.category == "service_unavailable"
