@@ -19,14 +19,12 @@ import pytest
 
 import knowledge
 from knowledge.model import CATEGORIES
+from knowledge.model import STAGES as MODEL_STAGES
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
 PATTERN_DIR = Path(knowledge.__file__).parent / "patterns"
 SHARED_FILES = {"generic.toml", "postfix.toml"}  # owned and tested elsewhere
-STAGES = {
-    "connect", "banner", "ehlo", "helo", "help", "starttls", "tls",
-    "mail", "rcpt", "vrfy", "rset", "quit", "data",
-}
+STAGES = {*MODEL_STAGES, "data"}  # the probe's stages, and the end of DATA
 MIN_LINES = 700
 # text, code, stage, category, vendor and source as before; `verbatim = false`
 # marks a line that is not an exact copy of its source (pieced together, or a
