@@ -27,7 +27,7 @@ HELDOUT_DIR = Path(__file__).parent / "heldout"
 # The scores measured when each batch was frozen, less a small margin: a change
 # that makes the classifier worse on unseen replies fails here.
 FLOOR_NO_STAGE = 0.69
-FLOOR_WITH_STAGE = 0.74
+FLOOR_WITH_STAGE = 0.73
 
 
 def _load() -> list[dict]:
