@@ -137,6 +137,10 @@ def _build(raw: dict[str, Any], defaults: dict[str, Any], path: Path, order: int
     source = raw.get("regex")
     if not isinstance(source, str) or not source:
         raise ValueError(f"{pid}: missing regex")
+    if any(ord(ch) < 0x20 for ch in source):
+        # A TOML escape in a double-quoted string ("\b" is a backspace there)
+        # silently turns part of the regex into a character no reply holds.
+        raise ValueError(f"{pid}: control character in regex (use a '...' literal string)")
     try:
         regex = compile_pattern(source)
     except re.error as exc:

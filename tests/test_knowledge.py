@@ -102,6 +102,15 @@ def test_every_pattern_file_loads_cleanly() -> None:
     assert len(files) == len(loader.pattern_files())
 
 
+def test_a_toml_escape_in_a_regex_is_reported(tmp_path) -> None:
+    # In a double-quoted TOML string "\\b" is a backspace, not a word boundary.
+    bad = tmp_path / "escape.toml"
+    bad.write_text('vendor = "X"\n[[pattern]]\nid = "x-1"\nregex = "\\bnxdomain\\b"\n'
+                   'category = "other"\ntitle = "t"\nmeaning = "m"\nfix = "f"\n')
+    problems = load_patterns([bad]).problems
+    assert len(problems) == 1 and "control character" in problems[0]
+
+
 def test_pattern_loader_reports_broken_entries(tmp_path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(
