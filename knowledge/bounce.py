@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .classifier import classify
+from .classifier import classify, reply_class
 from .dsn import DsnRecipient, field_blocks, recipients
 from .enhanced_code import find_enhanced, parse_enhanced
 from .extract import FoundReply, explain_text, failure_replies
@@ -221,7 +221,7 @@ def _decode_text(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def explain_wording(text: str, lang: str = "en") -> RecipientFailure | None:
+def _wording_failure(text: str, lang: str) -> RecipientFailure | None:
     """The cause a notice states in words alone, when it quotes no reply code.
 
     Admins paste the readable part of a bounce as often as the whole message:
@@ -283,15 +283,10 @@ def _replies_or_wording(kind: str, text: str, wording: str, lang: str, truncated
     is tried first there and the replies are the fallback.
     """
     replies = tuple(explain_text(text, lang))
-    if replies and not (notice and not any(_is_failure(r) for r in replies)):
+    failing = any(reply_class(r.code, r.enhanced) in (4, 5) for r in replies)
+    if replies and (failing or not notice):
         return InputExplanation(kind, replies=replies, truncated=truncated)
-    failure = explain_wording(wording, lang) if wording else None
+    failure = _wording_failure(wording, lang) if wording else None
     if failure is not None:
         return InputExplanation(kind, failures=(failure,), truncated=truncated)
     return InputExplanation(kind, replies=replies, truncated=truncated)
-
-
-def _is_failure(reply: Explained) -> bool:
-    if reply.code is not None:
-        return reply.code >= 400
-    return (reply.enhanced or "")[:1] in ("4", "5")

@@ -125,13 +125,12 @@ def explain_main(
     else:
         text = " ".join(replies)
         found = explain_text(text, language)
-        if not found:
-            from knowledge.bounce import InputExplanation, explain_wording
+        if not found:  # no code: the words of a notice may still name a known cause
+            from knowledge.bounce import explain_input
 
-            wording = explain_wording(text, language)  # words of a notice, no code
-            if wording is not None:
-                explain_bounce.render_bounce(InputExplanation("text", failures=(wording,)),
-                                             as_json=as_json, lang=language, out=out)
+            result = explain_input(text, language)
+            if result.failures:
+                explain_bounce.render_bounce(result, as_json=as_json, lang=language, out=out)
                 return ExitStatus.OK
     if not found:
         lab = labels(language)
