@@ -18,6 +18,15 @@ weakest to strongest:
     60 vendor    wording one vendor or product sends
     70 stage     a stage rule marked authoritative (any reply to HELP is about HELP)
 
+When no wording was recognised and a code alone decided a failure reply (the
+class digit, the basic code or the enhanced code, not the code at its stage),
+the reply's resemblance to labelled replies (`resemblance.py`) replaces that
+decision if it names another category clearly enough (`better_guess`): on
+replies nobody had written a pattern for, that took the share right from 57%
+to 67%. The texts then
+come from the category (`categories.toml`), and `matched` says
+"resemblance:<category> over code:550 (...)".
+
 The strongest layer wins, with one exception that keeps vague wording from
 talking over a precise code: generic wording never overrides a specific
 enhanced code that names a different RFC 3463 subject. "450 4.2.1 Mailbox
@@ -48,7 +57,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from . import i18n, loader
+from . import i18n, loader, resemblance
 from .enhanced_code import parse_enhanced, split_enhanced
 from .model import CATEGORIES, SEVERITIES, Annotation
 from .patterns import Pattern, normalise_text, pattern_set
@@ -67,6 +76,9 @@ _WIN_REASON = {
     "stage": "code at this stage",
     "code": "basic code",
 }
+# A guess from resemblance replaces only what a code alone decided.
+_GUESS_REPLACES = frozenset({"class", "code", "enhanced"})
+_GUESS_REASON = "no wording known; resembles labelled replies"
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +212,15 @@ def _pattern_layer(pat: Pattern) -> Layer:
         rank, kind = 60, "vendor"
     subjects = pat.subjects if pat.subjects is not None else category_subjects(pat.category)
     return Layer(rank, data, f"pattern:{pat.id}", (("pattern", pat.id),), kind, subjects)
+
+
+@lru_cache(maxsize=64)
+def _guess_layer(category: str) -> Layer:
+    """A category guessed from resemblance, explained by the category's own texts."""
+    data = {**loader.categories()[category], "category": category,
+            "source": "Resemblance to probe's labelled corpus of real replies"}
+    return Layer(52, data, f"resemblance:{category}", (("category", category),),
+                 "resemblance", category_subjects(category))
 
 
 def _translated(layer: Layer, lang: str) -> dict[str, Any]:
@@ -406,15 +427,22 @@ def classify(
     pat = None
     if text and klass is not None:
         pat = pattern_set().match(normalise_text(text), code, klass, stage)
-    return _annotate(code, stage, lang, enh, klass, pat, rcpt_domain_is_target)
+    ranked = None
+    if pat is None or pat.generic or pat.fallback:  # wording that may still lose to a code
+        ranked = resemblance.posteriors(code, klass, enh, text)
+    return _annotate(code, stage, lang, enh, klass, pat, ranked, rcpt_domain_is_target)
 
 
 @lru_cache(maxsize=4096)
 def _annotate(
     code: int | None, stage: str | None, lang: str, enh: str | None, klass: int | None,
-    pat: Pattern | None, rcpt_domain_is_target: bool | None,
+    pat: Pattern | None, ranked: resemblance.Posteriors | None,
+    rcpt_domain_is_target: bool | None,
 ) -> Annotation:
-    """Weigh the evidence and build the annotation (see the module docstring)."""
+    """Weigh the evidence and build the annotation (see the module docstring).
+
+    `ranked` is how much the reply resembles labelled replies of each category.
+    """
     layers = [_class_layer(klass)]
     if code is not None:
         layers.extend(code_layers(code, stage))
@@ -424,6 +452,11 @@ def _annotate(
     if pat is not None:
         layers.append(_pattern_layer(pat))
     winner, loser, reason = decide(layers)
+    guess = resemblance.better_guess(ranked, winner.category)
+    if guess and winner.kind in _GUESS_REPLACES:
+        guessed = _guess_layer(guess)
+        winner, loser, reason = guessed, winner, _GUESS_REASON
+        layers.append(guessed)
     context = _context_layer(winner, stage, klass, rcpt_domain_is_target)
     if context is not None:
         winner, loser, reason = context, winner, str(context.data["reason"])

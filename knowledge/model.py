@@ -28,7 +28,8 @@ class Annotation:
 
     `matched` names the evidence that decided it - "pattern:<id>",
     "enhanced:<x.y.z>", "code:<nnn>@<stage>", "code:<nnn>", "class:<n>",
-    "context:<rule>" or "error:<kind>" - and, when weaker evidence of another
+    "resemblance:<category>", "context:<rule>" or "error:<kind>" - and, when
+    weaker evidence of another
     category lost to it, which and why:
     "enhanced:4.2.1 over pattern:generic-service-unavailable (different subject)".
     `enhanced_registered` is False for an enhanced code the IANA registry does

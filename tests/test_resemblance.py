@@ -1,0 +1,123 @@
+"""The resemblance model: the last resort when no pattern knows a reply's wording.
+
+The shipped counts must be the corpus's (regenerated with
+`uv run python -m tests.resemblance_data`), a guess may replace only what a
+code alone decided, and hostile text costs no more than its length.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import knowledge
+from knowledge import loader, resemblance
+
+from .resemblance_data import model_text
+
+LANGUAGES = ("en", "fr", "zh", "tr")
+# Replies no pattern reads (checked below), whose words the corpus knows.
+UNSEEN_DISABLED = (550, "Mailbox blocked for inactivity")
+UNSEEN_FULL = (552, "Account on hold")
+
+
+def test_shipped_counts_are_the_corpus() -> None:
+    assert resemblance.DATA_FILE.read_text(encoding="utf-8") == model_text(), (
+        "knowledge/resemblance.toml is stale: uv run python -m tests.resemblance_data"
+    )
+
+
+def test_every_category_it_can_guess_is_explained_in_every_language() -> None:
+    categories = loader.categories()
+    for category in resemblance.model().lines:
+        entry = categories[category]
+        assert all(str(entry.get(f, "")).strip() for f in ("title", "meaning", "when", "fix"))
+        for lang in LANGUAGES:
+            ann = knowledge.classifier._guess_layer(category)
+            texts, used = knowledge.classifier._texts([ann], ann, lang)
+            assert used == lang, (category, lang)
+            assert all(texts[f] for f in ("title", "meaning", "when", "fix")), (category, lang)
+
+
+def test_posteriors_are_a_ranked_distribution() -> None:
+    ranked = resemblance.posteriors(550, 5, None, "mailbox blocked for inactivity")
+    assert ranked is not None
+    values = [p for _, p in ranked]
+    assert values == sorted(values, reverse=True)
+    assert abs(sum(values) - 1.0) < 1e-3
+    assert {c for c, _ in ranked} == set(resemblance.model().lines)
+
+
+@pytest.mark.parametrize(("code", "text"), [
+    (250, "mailbox blocked for inactivity"),  # success replies say what they are
+    (550, ""),
+    (550, "1234 5678 !!!"),  # no words
+    (550, "zzqx wibble frobnicate"),  # no word the corpus knows
+])
+def test_no_guess_without_known_words_or_for_success(code: int, text: str) -> None:
+    assert resemblance.posteriors(code, code // 100, None, text) is None
+
+
+def test_a_guess_replaces_a_bare_code() -> None:
+    ann = knowledge.explain_reply(*UNSEEN_DISABLED)
+    assert ann.category == "mailbox_disabled"
+    assert ann.matched == ("resemblance:mailbox_disabled over code:550 "
+                           "(no wording known; resembles labelled replies)")
+    assert ann.title == loader.categories()["mailbox_disabled"]["title"]
+    assert knowledge.explain_reply(*UNSEEN_FULL).category == "mailbox_full"
+
+
+def test_a_guess_is_translated_with_its_category() -> None:
+    ann = knowledge.explain_reply(*UNSEEN_FULL, lang="fr")
+    assert ann.lang == "fr"
+    assert ann.title and ann.title != loader.categories()["mailbox_full"]["title"]
+
+
+def test_wording_a_pattern_knows_is_not_second_guessed() -> None:
+    ann = knowledge.explain_reply(550, "5.1.1 <a@example.com>: Recipient address rejected: "
+                                       "User unknown in virtual mailbox table")
+    assert ann.evidence.startswith("pattern:")
+
+
+def test_the_code_at_its_stage_is_not_second_guessed() -> None:
+    # At MAIL FROM a 553 is about the sender; the words alone resemble a mailbox problem.
+    plain = knowledge.explain_reply(553, "Mailbox blocked for inactivity")
+    staged = knowledge.explain_reply(553, "Mailbox blocked for inactivity", "mail")
+    assert plain.evidence.startswith("resemblance:")
+    assert not staged.evidence.startswith("resemblance:")
+
+
+def test_an_authoritative_stage_rule_is_not_second_guessed() -> None:
+    ann = knowledge.explain_reply(502, "Mailbox blocked for inactivity", "help")
+    assert not ann.evidence.startswith("resemblance:")
+
+
+def test_a_close_call_keeps_the_code() -> None:
+    ranked = (("spam_content", 0.6), ("policy_rejected", 0.3), ("other", 0.1))
+    assert resemblance.better_guess(ranked, "policy_rejected") is None  # 2x, not 10x
+    assert resemblance.better_guess(ranked, "user_unknown") == "spam_content"
+    assert resemblance.better_guess((("spam_content", 0.2),), "user_unknown") is None
+    assert resemblance.better_guess((("other", 0.99),), "user_unknown") is None
+    assert resemblance.better_guess(None, "user_unknown") is None
+
+
+@pytest.mark.parametrize("text", [
+    "-" * 1_000_000,
+    "a" * 1_000_000,
+    "'a" * 500_000,
+    "mailbox " * 125_000,
+    "\x1b[31m" * 100_000 + "inactive",
+])
+def test_hostile_text_is_cheap(text: str) -> None:
+    started = time.perf_counter()
+    resemblance.posteriors(550, 5, "5.1.1", text)
+    knowledge.explain_reply(550, text)
+    # A generous bound against hangs only; speed is measured in bench/.
+    assert time.perf_counter() - started < 10
+
+
+def test_only_a_bounded_prefix_is_read() -> None:
+    tail = " inactive" * 1000
+    assert resemblance.features(550, 5, None, "1" * resemblance.MAX_TEXT + tail) == {
+        "#k5", "#c550"}
