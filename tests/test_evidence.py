@@ -176,6 +176,8 @@ def _winner_texts(matched: str, code: int, stage: str | None) -> dict | None:
         return dict(layers[f"code:{name}"].data)
     if kind == "context":
         return dict(loader.context()[name])
+    if kind == "resemblance":
+        return dict(loader.categories()[name])
     return None
 
 
@@ -195,7 +197,8 @@ def test_every_text_field_comes_from_the_winner(entry: dict) -> None:
 def test_matched_names_the_winner_and_what_it_beat(entry: dict) -> None:
     ann = explain_reply(entry["code"], reply_text(entry["text"]), _stage(entry))
     winner, sep, rest = ann.matched.partition(" over ")
-    assert winner.split(":")[0] in {"pattern", "enhanced", "code", "class", "context"}
+    assert winner.split(":")[0] in {"pattern", "enhanced", "code", "class", "context",
+                                    "resemblance"}
     assert winner == ann.evidence
     if sep:
         loser, _, reason = rest.partition(" (")
