@@ -116,11 +116,14 @@ def _cause(diagnostic: str, status: str | None, own: str, common: str, delayed: 
     """The reason for one recipient, from the best source that gives one.
 
     A quoted reply wins: the DSN's Diagnostic-Code, else one in the recipient's
-    own text, else one in the notice's common text. Without any reply the
-    wording is classified: the DSN diagnostic and the recipient's own text
-    first, the common text only when that recognises nothing the other did not.
+    own text, else - only for a recipient with no words of its own - one in the
+    notice's common text (which ends with the last recipient's lines, so a
+    recipient with its own reason must not borrow that one's reply). Without
+    any reply the wording is classified: the DSN diagnostic and the
+    recipient's own text first, the common text only when that recognises
+    nothing the other did not.
     """
-    sources = ((diagnostic, "dsn"), (own, "human"), (common, "human"))
+    sources = [(diagnostic, "dsn"), (own, "human")] + ([] if own else [(common, "human")])
     for text, evidence in sources:
         reply = _best_reply(text)
         if reply is None:
