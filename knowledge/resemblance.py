@@ -65,7 +65,7 @@ def features(code: int | None, klass: int, enhanced: str | None, text: str) -> f
     return frozenset(words | facets)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity, for the cache below
 class Model:
     """Labelled lines per category and, per feature, the lines of each category."""
 
@@ -87,17 +87,13 @@ class Model:
         Codes alone are what the classifier already reads, so a guess needs
         at least one word the corpus knows.
         """
-        known = [f for f in feats if f in self.counts]
+        known = tuple(sorted(f for f in feats if f in self.counts))
         if not any(not f.startswith("#") for f in known):
             return None
-        scores = {cat: self._log_score(cat, known) for cat in self.lines}
-        top = max(scores.values())
-        weights = {cat: math.exp(s - top) for cat, s in scores.items()}
-        total = sum(weights.values())
-        ranked = sorted(weights.items(), key=lambda item: (-item[1], item[0]))
-        return tuple((cat, round(w / total, 6)) for cat, w in ranked)
+        return _ranked(self, known)
 
-    def _log_score(self, category: str, known: list[str]) -> float:
+    def log_score(self, category: str, known: tuple[str, ...]) -> float:
+        """log P(category) + the sum of log P(feature | category), smoothed."""
         total = self.totals[category]
         vocabulary = len(self.counts)
         score = math.log(self.lines[category] / sum(self.lines.values()))
@@ -105,6 +101,18 @@ class Model:
             seen = self.counts[feat].get(category, 0)
             score += math.log((seen + ALPHA) / (total + ALPHA * vocabulary))
         return score
+
+
+@lru_cache(maxsize=4096)
+def _ranked(model: Model, known: tuple[str, ...]) -> Posteriors:
+    """The posteriors for a set of known features, memoised: replies that
+    differ only in addresses, hosts and ids have the same known words."""
+    scores = {cat: model.log_score(cat, known) for cat in model.lines}
+    top = max(scores.values())
+    weights = {cat: math.exp(s - top) for cat, s in scores.items()}
+    total = sum(weights.values())
+    ranked = sorted(weights.items(), key=lambda item: (-item[1], item[0]))
+    return tuple((cat, round(w / total, 6)) for cat, w in ranked)
 
 
 def build(replies: Iterable[tuple[int, str | None, str, str]]) -> Model:
