@@ -218,7 +218,8 @@ def _pattern_layer(pat: Pattern) -> Layer:
 def _guess_layer(category: str) -> Layer:
     """A category guessed from resemblance, explained by the category's own texts."""
     data = {**loader.categories()[category], "category": category,
-            "source": "Resemblance to probe's labelled corpus of real replies"}
+            "source": "A best guess: no rule knows this wording, which resembles "
+                      "probe's labelled real replies of this category"}
     return Layer(52, data, f"resemblance:{category}", (("category", category),),
                  "resemblance", category_subjects(category))
 

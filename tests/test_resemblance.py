@@ -65,6 +65,7 @@ def test_a_guess_replaces_a_bare_code() -> None:
     assert ann.matched == ("resemblance:mailbox_disabled over code:550 "
                            "(no wording known; resembles labelled replies)")
     assert ann.title == loader.categories()["mailbox_disabled"]["title"]
+    assert ann.source.startswith("A best guess")
     assert knowledge.explain_reply(*UNSEEN_FULL).category == "mailbox_full"
 
 
