@@ -18,14 +18,16 @@ weakest to strongest:
     60 vendor    wording one vendor or product sends
     70 stage     a stage rule marked authoritative (any reply to HELP is about HELP)
 
+and, outside that order, 52 resemblance: a best guess from the reply's
+likeness to labelled replies, used only in place of a code.
+
 When no wording was recognised and a code alone decided a failure reply (the
 class digit, the basic code or the enhanced code, not the code at its stage),
 the reply's resemblance to labelled replies (`resemblance.py`) replaces that
 decision if it names another category clearly enough (`better_guess`): on
 replies nobody had written a pattern for, that took the share right from 57%
-to 67%. The texts then
-come from the category (`categories.toml`), and `matched` says
-"resemblance:<category> over code:550 (...)".
+to 67%. The texts then come from the category (`categories.toml`), and
+`matched` says "resemblance:<category> over code:550 (...)".
 
 The strongest layer wins, with one exception that keeps vague wording from
 talking over a precise code: generic wording never overrides a specific
