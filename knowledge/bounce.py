@@ -141,6 +141,10 @@ def _cause(diagnostic: str, status: str | None, own: str, common: str, delayed: 
         found = status or find_enhanced(text)  # qmail's "(#5.1.1)": a code without a reply
         evidence = "dsn" if status or diagnostic else "human" if found else "prose"
         ann = _annotate(None, text, found, None, delayed, lang)
+        if found and ann.evidence.startswith("resemblance:"):
+            # Notice prose is no reply (often a greeting or a disclaimer): a
+            # status the reporting MTA wrote outranks a guess from its words.
+            ann = _annotate(None, "", found, None, delayed, lang)
         causes.append(_Cause(None, text, found, None, evidence, None, ann))
         if ann.matched.startswith("pattern:"):
             return causes[-1]

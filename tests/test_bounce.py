@@ -323,3 +323,23 @@ def test_a_stage_hint_wrapped_over_two_lines_is_still_read() -> None:
     [reply] = explain_input(text).replies
     assert reply.stage == "banner"
     assert reply.annotation.category == "service_unavailable"
+
+
+def test_a_recipient_with_its_own_reason_does_not_borrow_anothers_reply() -> None:
+    # Stalwart lists a delayed recipient ("connection ... failed: Connection
+    # timeout") above a failed one whose line quotes "550 ... User does not exist".
+    result = explain_input(corpus("stalwart-mixed-550-and-connection-timeout"))
+    found = {f.recipient: f for f in result.failures}
+    assert found["foobar@example.org"].annotation.category == "user_unknown"
+    delayed = found["john.doe@example.org"]
+    assert delayed.code is None
+    assert delayed.annotation.category == "service_unavailable"
+
+
+def test_notice_prose_does_not_outvote_the_dsn_status() -> None:
+    # The only words near this recipient are a confidentiality disclaimer; its
+    # Status 5.1.1 decides, not a resemblance guess from the disclaimer.
+    (failure,) = explain_input(corpus("dsn-wrapped-in-rfc822")).failures
+    assert failure.status == "5.1.1"
+    assert not failure.annotation.evidence.startswith("resemblance:")
+    assert failure.annotation.category == "user_unknown"
