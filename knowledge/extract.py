@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from . import loader
 from .classifier import classify
 from .enhanced_code import find_enhanced, parse_enhanced
 from .model import Explained
@@ -34,8 +35,14 @@ _MARKER_CHARS = frozenset("<>*~|=!#-\"'")
 _MARKER_WORDS = ("s:", "r:", "server:")
 MAX_REPLY_CHARS = 8192  # text kept per reply; folded lines beyond it are dropped
 _CODE_AT_START = re.compile(r"([2-5][0-5]\d)(?:([ -])(.*))?", re.DOTALL)
+# A reply quoted after a lead-in: "host x said: 550 ...", "The error was: 550 ...",
+# and the words notices put before a code ("SMTP error 550: ...", "with code 554
+# (5.7.1) '...'", "status code 550 - ...", "failed (550) ..."). Only "said", "was"
+# and "returned" vouch for what follows; after the others the code must be
+# followed by an enhanced code or real words (`_looks_like_reply_text`).
 _CODE_AFTER_LEADIN = re.compile(
-    r"(?:\b(said|was|returned)\b:?|[:;])\s*[\"']?([2-5][0-5]\d)(?:([ -])(.*))?$",
+    r"(?:\b(said|was|returned)\b:?|\b(error|code|status|reply|response|replied)\b:?|[:;(])"
+    r"\s*[\"']?([2-5][0-5]\d)\)?:?(?:([ -])(.*))?$",
     re.IGNORECASE | re.DOTALL,
 )
 _WORDS = re.compile(r"[^\W\d_]{2,}")
@@ -115,9 +122,13 @@ def _match_line(line: str) -> tuple[int, str, str, str] | None:
     m = _CODE_AFTER_LEADIN.search(line)
     if m is None:
         return None
-    said, code, sep, rest = m.group(1), m.group(2), m.group(3) or "", m.group(4) or ""
+    said, word, code = m.group(1), m.group(2), m.group(3)
+    sep, rest = m.group(4) or "", m.group(5) or ""
     # After "said", a code is a reply even when its words continue on the next
     # (folded) line: Postfix writes "said: 554 No\n    Resent-From field given".
+    # After "error" or "code" it must be an SMTP code ("HTTP error 404" is not).
+    if word and f"c{code}" not in loader.codes():
+        return None
     if said or _looks_like_reply_text(rest):
         return int(code), sep, rest, line[: m.start()]
     return None

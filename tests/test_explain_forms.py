@@ -26,3 +26,27 @@ def test_reply_found_inside_its_wrapper(pasted, code, category):
     (found,) = explain_text(pasted)
     assert found.code == code
     assert found.annotation.category == category
+
+
+@pytest.mark.parametrize(("pasted", "code"), [
+    ("SMTP error 550: mailbox frobnicated by policy", 550),
+    ("host 'mx.example.org' rejected command 'RCPT TO:<bob@example.org>' with code 550 "
+     "(5.1.2) 'User does not exist'", 550),  # Stalwart's DSN text
+    ("Delivery failed: status code 554 - message refused here", 554),
+    ("The server answered (552) mailbox over quota", 552),
+    ("Delivery failed with error code 421 service closing now", 421),
+])
+def test_a_code_after_the_words_notices_put_before_it(pasted, code):
+    """Notices name the code in words ("error 550:", "with code 550"); none may go unanswered."""
+    (found,) = explain_text(pasted)
+    assert found.code == code
+
+
+@pytest.mark.parametrize("pasted", [
+    "HTTP error 404 not found on the web server",  # no SMTP code
+    "Content-Length: 250",
+    "Size: 250 KB",
+    "error 552: x",  # a code with nothing readable after it
+])
+def test_numbers_that_are_no_reply(pasted):
+    assert explain_text(pasted) == []
