@@ -58,6 +58,13 @@ def patterns_from(files: list[Path], without_vendor: str | None = None) -> Itera
     a resemblance model that has not seen `without_vendor`'s lines."""
     pset = load_patterns(files)
     assert not pset.problems, pset.problems
+    with classifying_with(pset, without_vendor):
+        yield pset
+
+
+@contextmanager
+def classifying_with(pset: PatternSet, without_vendor: str | None = None) -> Iterator[None]:
+    """Classify with `pset` and a model retrained without `without_vendor`'s lines."""
     model = resemblance.build(labelled(e for e in CORPUS if e["vendor"] != without_vendor))
     saved, saved_model = classifier.pattern_set, resemblance.model
     # classify() is memoised on its arguments only: results computed with another
@@ -67,7 +74,7 @@ def patterns_from(files: list[Path], without_vendor: str | None = None) -> Itera
     classifier.pattern_set = lambda: pset  # type: ignore[assignment]
     resemblance.model = lambda: model  # type: ignore[assignment]
     try:
-        yield pset
+        yield
     finally:
         classifier.pattern_set = saved  # type: ignore[assignment]
         resemblance.model = saved_model  # type: ignore[assignment]
@@ -113,8 +120,10 @@ def leave_one_vendor_out(
 def shared_only() -> dict[str, tuple[int, int]]:
     """vendor -> (right, total) with only the shared (vendor-neutral) files."""
     result: dict[str, tuple[int, int]] = {}
+    pset = load_patterns(_shared_files())  # the same files for every vendor: loaded once
+    assert not pset.problems, pset.problems
     for vendor, entries in sorted(_by_vendor().items()):
-        with patterns_from(_shared_files(), without_vendor=vendor):
+        with classifying_with(pset, without_vendor=vendor):
             good = sum(_classify(e, False).category == e["category"] for e in entries)
             result[vendor] = (good, len(entries))
     return result
