@@ -36,13 +36,18 @@ _MARKER_WORDS = ("s:", "r:", "server:")
 MAX_REPLY_CHARS = 8192  # text kept per reply; folded lines beyond it are dropped
 _CODE_AT_START = re.compile(r"([2-5][0-5]\d)(?:([ -])(.*))?", re.DOTALL)
 # A reply quoted after a lead-in: "host x said: 550 ...", "The error was: 550 ...",
-# and the words notices put before a code ("SMTP error 550: ...", "with code 554
-# (5.7.1) '...'", "status code 550 - ...", "failed (550) ..."). Only "said", "was"
-# and "returned" vouch for what follows; after the others the code must be
-# followed by an enhanced code or real words (`_looks_like_reply_text`).
+# the words notices put before a code ("SMTP error 550: ...", "with code 554
+# (5.7.1) '...'", "status code 550 - ...", "failed (550) ...", "responded with
+# \"550 ...\"", "Error: [550] ..."), and a session log's arrow after a time stamp
+# ("12:00:01 <-- 550 ...", "RCPT TO:<x> -> 550 ..."). Only "said", "was" and
+# "returned" vouch for what follows; after the others the code must be followed
+# by an enhanced code or real words (`_looks_like_reply_text`). Exchange's
+# "mx.example.com #550 5.1.1 RESOLVER..." is read in `_match_line`.
 _CODE_AFTER_LEADIN = re.compile(
-    r"(?:\b(said|was|returned)\b:?|\b(error|code|status|reply|response|replied)\b:?|[:;(])"
-    r"\s*[\"']?([2-5][0-5]\d)\)?:?(?:([ -])(.*))?$",
+    r"(?:\b(?P<said>said|was|returned)\b:?"
+    r"|\b(?P<word>error|code|status|reply|response|replied|responded|answered)\b(?: with)?:?"
+    r"|(?P<mark>[\[#]|<--?|<<<?|--?>|=>)|[:;(])"
+    r"\s*[\"']?(?P<code>[2-5][0-5]\d)[)\]]?:?(?:(?P<sep>[ -])(?P<rest>.*))?$",
     re.IGNORECASE | re.DOTALL,
 )
 _WORDS = re.compile(r"[^\W\d_]{2,}")
@@ -122,12 +127,17 @@ def _match_line(line: str) -> tuple[int, str, str, str] | None:
     m = _CODE_AFTER_LEADIN.search(line)
     if m is None:
         return None
-    said, word, code = m.group(1), m.group(2), m.group(3)
-    sep, rest = m.group(4) or "", m.group(5) or ""
+    said, code = m["said"], m["code"]
+    sep, rest = m["sep"] or "", m["rest"] or ""
+    # "#550" is Exchange's way to quote a remote reply, always with an enhanced
+    # code after it; a "#500" elsewhere is a ticket or an order number.
+    if m["mark"] == "#" and parse_enhanced(rest) is None:
+        return None
     # After "said", a code is a reply even when its words continue on the next
     # (folded) line: Postfix writes "said: 554 No\n    Resent-From field given".
-    # After "error" or "code" it must be an SMTP code ("HTTP error 404" is not).
-    if word and f"c{code}" not in loader.codes():
+    # After "error", "code" or a mark it must be an SMTP code ("HTTP error 404",
+    # "page [404] not found" are not).
+    if (m["word"] or m["mark"]) and f"c{code}" not in loader.codes():
         return None
     if said or _looks_like_reply_text(rest):
         return int(code), sep, rest, line[: m.start()]

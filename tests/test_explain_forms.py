@@ -35,6 +35,14 @@ def test_reply_found_inside_its_wrapper(pasted, code, category):
     ("Delivery failed: status code 554 - message refused here", 554),
     ("The server answered (552) mailbox over quota", 552),
     ("Delivery failed with error code 421 service closing now", 421),
+    ('The remote server responded with "550 mailbox frobnicated here"', 550),
+    ("Error: [554] message frobnicated by the gateway", 554),
+    # Session transcripts in MTA logs put a time stamp and an arrow before the reply.
+    ("Tue 2020-03-10 10:19:17.789: <-- 550 mailbox frobnicated here", 550),
+    ("12:00:01 [1234] RCPT TO:<bob@example.org> -> 452 frobnicated for now", 452),
+    ("RCPT TO:<bob@example.org> => 550 frobnicated for good", 550),
+    # Exchange's NDR quotes the remote reply after the host and a "#".
+    ("mx.example.org #550 5.1.1 RESOLVER.ADR.Frobnicated; not here ##", 550),
 ])
 def test_a_code_after_the_words_notices_put_before_it(pasted, code):
     """Notices name the code in words ("error 550:", "with code 550"); none may go unanswered."""
@@ -47,6 +55,8 @@ def test_a_code_after_the_words_notices_put_before_it(pasted, code):
     "Content-Length: 250",
     "Size: 250 KB",
     "error 552: x",  # a code with nothing readable after it
+    "page [404] not found on this site",  # a mark before a number that is no SMTP code
+    "Order #500 has shipped to your address",  # "#" quotes a reply only with an enhanced code
 ])
 def test_numbers_that_are_no_reply(pasted):
     assert explain_text(pasted) == []

@@ -51,6 +51,9 @@ def adversarial(size: int) -> Iterator[tuple[str, str]]:
         "mixed": "a-b.c=d 1.2.3 ",
         "me.com": "x.me.com esmtp not accepting connection ",
         "brackets": "[(<{",
+        "arrows": "<-- -> => <<< --",
+        "marked codes": "#550 [550] <-- 550 ",
+        "responded with": "responded with answered ",
     }
     for name, piece in pieces.items():
         yield name, (piece * (size // len(piece) + 1))[:size]
