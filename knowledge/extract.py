@@ -65,6 +65,12 @@ _STAGE_HINTS: tuple[tuple[re.Pattern[str], str | None], ...] = (
     (re.compile(r"\bquit\b", re.I), "quit"),
 )
 _HINT_CONTEXT = re.compile(r"in reply to|after|refused to talk|greeting|connection", re.I)
+# Whom a logged reply was for, read from the text before the code: Postfix and
+# Sendmail log `to=<bob@example.com>`, Exim flags a failed or deferred address
+# with `**` or `==`, and Exim's bounces and session logs name `RCPT TO:<...>`.
+_LOG_RECIPIENT = re.compile(r"\bto=<([^<>\s]{1,254})>")
+_EXIM_RECIPIENT = re.compile(r"(?:^|\s)(?:\*\*|==) ([^\s<>@]{1,64}@[^\s<>]{1,254})")
+_RCPT_RECIPIENT = re.compile(r"\brcpt to: ?<([^<>\s]{1,254})>", re.I)
 
 
 @dataclass
@@ -76,18 +82,46 @@ class _Found:
     stage: str | None = None
     line_no: int = 0
     size: int = 0  # characters kept in `lines`, bounded by MAX_REPLY_CHARS
+    recipient: str | None = None  # whom the log line says the reply was for
+    before: str = ""  # the text before the code on the reply's own line
 
 
 def _stage_of(found: _Found) -> str | None:
-    """The command this reply answered, when the log around it says so."""
-    # Whitespace collapsed: Postfix wraps its notices, so "refused to talk to
-    # me" may be split over two lines.
-    hay = " ".join(" ".join([found.context, *found.lines]).split())
-    if not _HINT_CONTEXT.search(hay):
-        return None
-    for regex, stage in _STAGE_HINTS:
-        if regex.search(hay):
-            return stage
+    """The command this reply answered, when the log around it says so.
+
+    The reply's own line is asked first: in a log, the line before is another
+    entry, which may name another command ("after RCPT TO" on one line must
+    not answer for "after MAIL FROM" on the next). Only when the reply's line
+    says nothing does the line before count, as in Exim's bounces ("... after
+    RCPT TO:<x>:" above the reply) and Postfix's wrapped notices.
+    """
+    for hay in (" ".join([found.before, *found.lines]),
+                " ".join([found.context, *found.lines])):
+        # Whitespace collapsed: Postfix wraps its notices, so "refused to talk
+        # to me" may be split over two lines.
+        hay = " ".join(hay.split())
+        if not _HINT_CONTEXT.search(hay):
+            continue
+        for regex, stage in _STAGE_HINTS:
+            if regex.search(hay):
+                return stage
+    return None
+
+
+def _recipient_of(before: str, rest: str, previous: str) -> str | None:
+    """The address a logged reply was for, when the log line says so.
+
+    Only the reply's own line counts for `to=<...>` (before the code in a
+    delivery log, after the reply in Postfix's smtpd "reject:" lines) and for
+    Exim's flags: the line before is another log entry. `RCPT TO:<...>` may
+    also end the line before, as Exim's bounces wrap it.
+    """
+    for regex, hay in ((_LOG_RECIPIENT, before), (_LOG_RECIPIENT, rest),
+                       (_EXIM_RECIPIENT, before), (_RCPT_RECIPIENT, before),
+                       (_RCPT_RECIPIENT, previous)):
+        m = regex.search(hay)
+        if m:
+            return m.group(1)
     return None
 
 
@@ -212,7 +246,8 @@ def find_replies(text: str) -> list[_Found]:
                 current.open_multiline = sep == "-"
             else:
                 current = _Found(code, [rest[:MAX_REPLY_CHARS]], f"{previous} {before}",
-                                 sep == "-", line_no=line_no, size=len(rest))
+                                 sep == "-", line_no=line_no, size=len(rest),
+                                 recipient=_recipient_of(before, rest, previous), before=before)
                 found.append(current)
         elif current is not None and line[:1].isspace() and _continues(line):
             folded = _without_code_markers(line.strip(), current.code)
@@ -294,7 +329,7 @@ def explain_text(text: str, lang: str = "en") -> list[Explained]:
         body = "\n".join(item.lines)
         enhanced = parse_enhanced(body)
         annotation = classify(item.code, body, item.stage, lang, enhanced)
-        out.append(Explained(item.code, enhanced, body, annotation, item.stage))
+        out.append(Explained(item.code, enhanced, body, annotation, item.stage, item.recipient))
     return out
 
 

@@ -64,7 +64,8 @@ class Explained:
 
     `text` is the reply text without the code prefix (lines joined with "\\n"),
     kept as found so views can echo it (after sanitising); `stage` is what the
-    surrounding log said the reply answered ("in reply to RCPT TO"), if anything.
+    surrounding log said the reply answered ("in reply to RCPT TO"), if anything;
+    `recipient` whom the log line says it was for (`to=<...>`), if anything.
     """
 
     code: int | None
@@ -72,6 +73,7 @@ class Explained:
     text: str
     annotation: Annotation
     stage: str | None = None
+    recipient: str | None = None
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,15 @@ def _para(text: str, indent: str = INDENT) -> str:
 
 
 def explained_json(item: Explained) -> dict[str, Any]:
-    """One reply: code, enhanced, text, then the annotation's keys, then the stage."""
+    """One reply: code, enhanced, text, then the annotation's keys, then the stage and
+    the recipient a log line named (null when the input did not say).
+
+    The key is `log_recipient`, not `recipient`: a `recipient` key marks the
+    per-recipient objects of a bounce, which carry action, status and evidence too.
+    """
     return {"code": item.code, "enhanced": item.enhanced, "text": item.text,
-            **annotation_dict(item.annotation), "stage": item.stage}
+            **annotation_dict(item.annotation), "stage": item.stage,
+            "log_recipient": item.recipient}
 
 
 def _body(lines: list[str], ann: Annotation, lang: str) -> None:
@@ -85,6 +91,9 @@ def render_explained(item: Explained, lang: str) -> str:
     if ann.enhanced and ann.enhanced_title and ann.enhanced_title != ann.title:
         title = f"{title} [{ann.enhanced}: {ann.enhanced_title}]"
     lines.append(fill(f"=> {title}", WIDTH, "", "   "))
+    if item.recipient:
+        lines.append(fill(f"{lab['recipient']}: {to_display(item.recipient, limit=200)}",
+                          WIDTH, "", INDENT))
     if item.stage:
         lines.append(f"{lab['stage']}: {table(lang, 'stages').get(item.stage, item.stage)}")
     lines.append("")

@@ -128,6 +128,7 @@ def test_a_log_excerpt_keeps_the_reply_by_reply_output() -> None:
     docs = json.loads(cli("-", "--json", stdin=log).stdout)
     assert [d["code"] for d in docs] == [550, 451]
     assert "recipient" not in docs[0]
+    assert docs[0]["log_recipient"] is None  # no log line names one
 
 
 def test_in_process_stdin_without_a_byte_buffer() -> None:

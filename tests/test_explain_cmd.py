@@ -99,6 +99,28 @@ def test_stdin_with_one_reply_gives_one_object() -> None:
     assert json.loads(out)["code"] == 451
 
 
+LOG = (
+    "Dec  4 10:00:01 mx postfix/smtp[123]: 4F1A: to=<bob@example.com>, relay=mx.example.com"
+    "[192.0.2.1]:25, dsn=5.1.1, status=bounced (host mx.example.com[192.0.2.1] said: 550 "
+    "5.1.1 User unknown (in reply to RCPT TO command))\n"
+    "Dec  4 10:00:02 mx postfix/smtp[124]: 4F1B: to=<\x1b[31mcarol@example.net>, relay=x"
+    "[192.0.2.2]:25, dsn=4.2.2, status=deferred (host x[192.0.2.2] said: 452 4.2.2 Mailbox "
+    "full (in reply to RCPT TO command))\n"
+)
+
+
+def test_a_log_gives_the_recipient_of_each_reply() -> None:
+    rc, out = run_explain(["-"], as_json=True, stdin=LOG)
+    assert rc == 0
+    assert [(d["log_recipient"], d["category"]) for d in json.loads(out)] == [
+        ("bob@example.com", "user_unknown"), ("\x1b[31mcarol@example.net", "mailbox_full")]
+    rc, out = run_explain(["-"], as_json=True, stdin="451 4.7.1 try later\n")
+    assert json.loads(out)["log_recipient"] is None
+    rc, out = run_explain(["-"], stdin=LOG)
+    assert f"{labels('en')['recipient']}: bob@example.com" in out
+    assert "\x1b" not in out and "\\x1b[31mcarol@example.net" in out
+
+
 # ---------------------------------------------------------------- explain, plain
 
 def test_plain_output_has_every_section() -> None:

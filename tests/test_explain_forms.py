@@ -60,3 +60,41 @@ def test_a_code_after_the_words_notices_put_before_it(pasted, code):
 ])
 def test_numbers_that_are_no_reply(pasted):
     assert explain_text(pasted) == []
+
+
+POSTFIX_LOG = (
+    "Dec  4 10:00:01 mx postfix/smtp[123]: 4F1A: to=<bob@example.com>, "
+    "relay=mx.example.com[192.0.2.1]:25, delay=1, dsn=5.1.1, status=bounced (host "
+    "mx.example.com[192.0.2.1] said: 550 5.1.1 <bob@example.com>: Recipient address "
+    "rejected: User unknown (in reply to RCPT TO command))\n"
+    "Dec  4 10:00:02 mx postfix/smtpd[99]: NOQUEUE: reject: RCPT from unknown[192.0.2.9]: "
+    "450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.9]; "
+    "from=<a@example.org> to=<carol@example.net> proto=ESMTP helo=<x>\n"
+)
+EXIM_LOG = (
+    "2024-01-01 00:00:00 1abc-000 ** dave@example.org R=dnslookup T=remote_smtp "
+    "H=mx.example.org [192.0.2.3]: SMTP error from remote mail server after "
+    "RCPT TO:<dave@example.org>: 552 5.2.2 Mailbox full\n"
+    "2024-01-01 00:00:01 1abd-000 == erin@example.org R=dnslookup T=remote_smtp defer (-44) "
+    "H=mx.example.org [192.0.2.3]: SMTP error from remote mail server after "
+    "MAIL FROM:<a@example.com> SIZE=1234: 451 4.7.1 Greylisted, try again later\n"
+)
+
+
+def test_a_log_names_whom_each_reply_was_for():
+    """A pasted log is explained per recipient too: Postfix's to=<...> (before the
+    reply in a delivery line, after it in a smtpd reject), Exim's ** and == flags."""
+    found = explain_text(POSTFIX_LOG + EXIM_LOG)
+    assert [(f.code, f.recipient) for f in found] == [
+        (550, "bob@example.com"), (450, "carol@example.net"),
+        (552, "dave@example.org"), (451, "erin@example.org")]
+
+
+def test_a_log_line_does_not_borrow_the_stage_of_the_line_before():
+    *_, rcpt, mail = explain_text(EXIM_LOG)
+    assert (rcpt.stage, mail.stage) == ("rcpt", "mail")
+
+
+def test_a_reply_with_no_log_around_it_names_no_recipient():
+    (found,) = explain_text("550 5.1.1 <bob@example.com>: Recipient address rejected")
+    assert found.recipient is None
