@@ -34,6 +34,12 @@ from .mailmsg import MessageText, input_kind, parts_per_message, read_message, s
 from .model import Annotation, Explained
 
 MAX_PROSE = 1500  # characters of wording given to the classifier
+# Subjects of failure notices, in the languages of the corpus: a message whose
+# subject says it is one is explained even when no rule knows its wording.
+_NOTICE_SUBJECT_WORDS = ("undeliver", "not delivered", "delivery", "failure", "failed",
+                         "returned mail", "bounce", "rejected", "could not be delivered",
+                         "unzustellbar", "nicht zugestellt", "non remis", "non distribu",
+                         "no entregado", "non recapitato", "退信", "未送达", "mail system error")
 _DELAY_WORDS = ("delayed", "has not yet been delivered", "will continue trying",
                 "will be retried", "still being retried", "warning message only",
                 "this is a warning only", "postponed", "will continue to try")
@@ -228,14 +234,18 @@ def _decode_text(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _wording_failure(text: str, lang: str) -> RecipientFailure | None:
+def _wording_failure(text: str, lang: str, *, notice: bool = False) -> RecipientFailure | None:
     """The cause a notice states in words alone, when it quotes no reply code.
 
     Admins paste the readable part of a bounce as often as the whole message:
     "The email account that you tried to reach does not exist." Such text
     gets a result only when its wording names a known cause (a pattern
     matches); anything else stays unexplained rather than guessed from the
-    class digit. The result says it was read from wording (`evidence` "prose").
+    class digit. A message whose subject says it is a failure notice
+    (`notice`) is a bounce whatever its words, so it is always explained:
+    from a pattern, else from what its words resemble (marked as a guess),
+    else as a failure whose reason is in its text. The result says it was
+    read from wording (`evidence` "prose").
     """
     prose = _prose(cut_original(text))
     if not prose:
@@ -243,7 +253,7 @@ def _wording_failure(text: str, lang: str) -> RecipientFailure | None:
     delayed = any(word in prose.lower() for word in _DELAY_WORDS)
     found = find_enhanced(prose)  # qmail's "(#5.1.1)"
     ann = _annotate(None, prose, found, None, delayed, lang)
-    if not ann.matched.startswith("pattern:"):
+    if not notice and not ann.matched.startswith("pattern:"):
         return None
     named = mentions(prose, set())
     cause = _Cause(None, prose, found, None, "prose", None, ann)
@@ -277,23 +287,26 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
     if failures:
         return InputExplanation(kind, failures=tuple(failures), truncated=truncated)
     readable = "\n".join(t for msg in messages for t in (*msg.human, *msg.dsn))
+    titled = any(word in msg.subject.lower() for msg in messages for word in _NOTICE_SUBJECT_WORDS)
     return _replies_or_wording(kind, readable or text, readable, lang, truncated,
-                               notice=True)
+                               notice=True, titled=titled)
 
 
 def _replies_or_wording(kind: str, text: str, wording: str, lang: str, truncated: bool,
-                        *, notice: bool = False) -> InputExplanation:
+                        *, notice: bool = False, titled: bool = False) -> InputExplanation:
     """The replies quoted in `text`; without any, the cause `wording` states.
 
-    In a failure notice (`notice`) only a failure reply counts: "2.0.1" from a
+    In a message (`notice`) only a failure reply counts: "2.0.1" from a
     quoted header ("X-Mailman-Version: 2.0.1") is no reason, so the wording
-    is tried first there and the replies are the fallback.
+    is tried first there and the replies are the fallback. A message whose
+    subject calls it a failure notice (`titled`) is explained from its
+    wording even when no rule knows that wording.
     """
     replies = tuple(explain_text(text, lang))
     failing = any(reply_class(r.code, r.enhanced) in (4, 5) for r in replies)
     if replies and (failing or not notice):
         return InputExplanation(kind, replies=replies, truncated=truncated)
-    failure = _wording_failure(wording, lang) if wording else None
+    failure = _wording_failure(wording, lang, notice=titled) if wording else None
     if failure is not None:
         return InputExplanation(kind, failures=(failure,), truncated=truncated)
     return InputExplanation(kind, replies=replies, truncated=truncated)

@@ -123,6 +123,38 @@ def test_a_file_without_any_reply_is_64(tmp_path: Path) -> None:
     assert proc.stderr.decode().count("\n") == 1
 
 
+def _message(subject: str, body: str) -> bytes:
+    return (f"From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\n"
+            f"To: alice@example.com\nSubject: {subject}\n"
+            f"Date: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <1@mx.example.org>\n\n"
+            f"{body}\n").encode()
+
+
+def test_a_failure_notice_in_unknown_words_is_still_explained() -> None:
+    """A message titled as a failure notice is a bounce whatever its words: no exit 64,
+    a failure read from its wording (here words nobody has seen: the class's reading)."""
+    proc = cli("--json", "-", stdin=_message("Undeliverable: hello", "Zzqx wibble grommet."))
+    assert proc.returncode == 0, proc.stderr
+    [doc] = json.loads(proc.stdout)
+    assert (doc["action"], doc["evidence"], doc["code"], doc["recipient"]) == (
+        "failed", "prose", None, None)
+    assert doc["category"] == "other" and doc["severity"] == "permanent"
+
+
+def test_a_failure_notice_in_words_like_known_replies_is_a_marked_guess() -> None:
+    body = "Your message could not be delivered: the mailbox quux is frobnicated."
+    notice = _message("Delivery Status Notification", body)
+    [doc] = json.loads(cli("--json", "-", stdin=notice).stdout)
+    assert doc["evidence"] == "prose"
+    assert doc["matched"].startswith("resemblance:")
+    assert doc["source"].startswith("A best guess")
+
+
+def test_a_message_that_is_no_failure_notice_is_still_64() -> None:
+    proc = cli("-", stdin=_message("lunch tomorrow", "Shall we meet at noon?"))
+    assert proc.returncode == 64 and proc.stdout == b""
+
+
 def test_a_log_excerpt_keeps_the_reply_by_reply_output() -> None:
     log = b"550-5.1.1 no such user\n550 5.1.1 really\n451 4.3.0 later\n"
     docs = json.loads(cli("-", "--json", stdin=log).stdout)
