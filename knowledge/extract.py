@@ -174,8 +174,21 @@ def _match_line(line: str) -> tuple[int, str, str, str] | None:
     if (m["word"] or m["mark"]) and f"c{code}" not in loader.codes():
         return None
     if said or _looks_like_reply_text(rest):
-        return int(code), sep, rest, line[: m.start()]
+        before = line[: m.start()]
+        return int(code), sep, _without_wrapper_paren(before, rest), before
     return None
+
+
+def _without_wrapper_paren(before: str, rest: str) -> str:
+    """The reply without the ")" that closes a parenthesis opened before it.
+
+    Postfix logs the reply inside one: "status=bounced (host x said: 550 ...
+    (in reply to RCPT TO command))"; the last ")" is the log's, not the reply's.
+    """
+    if (rest.endswith(")") and before.count("(") > before.count(")")
+            and rest.count(")") > rest.count("(")):
+        return rest[:-1]
+    return rest
 
 
 def _extend(item: _Found, text: str, *, new_line: bool) -> None:

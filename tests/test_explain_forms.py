@@ -90,6 +90,13 @@ def test_a_log_names_whom_each_reply_was_for():
         (552, "dave@example.org"), (451, "erin@example.org")]
 
 
+def test_the_log_s_closing_paren_is_not_part_of_the_reply():
+    first, *_ = explain_text(POSTFIX_LOG)
+    assert first.text.endswith("User unknown (in reply to RCPT TO command)")
+    (reason,) = explain_text("Failed (reason: 550 5.1.1 <bob@example.org>... User unknown)")
+    assert reason.text.endswith("User unknown")
+
+
 def test_a_log_line_does_not_borrow_the_stage_of_the_line_before():
     *_, rcpt, mail = explain_text(EXIM_LOG)
     assert (rcpt.stage, mail.stage) == ("rcpt", "mail")
