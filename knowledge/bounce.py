@@ -40,6 +40,13 @@ _NOTICE_SUBJECT_WORDS = ("undeliver", "not delivered", "delivery", "failure", "f
                          "returned mail", "bounce", "rejected", "could not be delivered",
                          "unzustellbar", "nicht zugestellt", "non remis", "non distribu",
                          "no entregado", "non recapitato", "退信", "未送达", "mail system error")
+# How the text of a failure notice opens, when an admin pastes it without its
+# headers: such text is a bounce whatever words follow.
+_NOTICE_OPENINGS = ("undeliver", "delivery status notification", "delivery has failed",
+                    "delivery failed", "delivery failure", "could not be delivered",
+                    "couldn't be delivered", "wasn't delivered", "returned mail",
+                    "failure notice", "non-delivery", "this is the mail system at host",
+                    "wasn't able to deliver", "message not delivered", "address not found")
 _DELAY_WORDS = ("delayed", "has not yet been delivered", "will continue trying",
                 "will be retried", "still being retried", "warning message only",
                 "this is a warning only", "postponed", "will continue to try")
@@ -275,7 +282,8 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
     text = _decode_text(raw)
     kind = input_kind(text)
     if kind == "text":
-        return _replies_or_wording(kind, text, text, lang, truncated)
+        return _replies_or_wording(kind, text, text, lang, truncated,
+                                   titled=_opens_like_a_notice(text))
     if kind == "dsn":
         messages = [MessageText(dsn=[text])]
     elif kind == "mbox":
@@ -290,6 +298,14 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
     titled = any(word in msg.subject.lower() for msg in messages for word in _NOTICE_SUBJECT_WORDS)
     return _replies_or_wording(kind, readable or text, readable, lang, truncated,
                                notice=True, titled=titled)
+
+
+def _opens_like_a_notice(text: str) -> bool:
+    """Whether pasted text starts the way failure notices do ("Undelivered Mail
+    Returned to Sender", "This is the mail system at host ...")."""
+    opening = " ".join(line for line in text[:2000].splitlines()[:40] if line.strip())[:300]
+    opening = opening.lower()
+    return any(words in opening for words in _NOTICE_OPENINGS)
 
 
 def _replies_or_wording(kind: str, text: str, wording: str, lang: str, truncated: bool,

@@ -150,6 +150,15 @@ def test_a_failure_notice_in_words_like_known_replies_is_a_marked_guess() -> Non
     assert doc["source"].startswith("A best guess")
 
 
+def test_a_pasted_notice_without_headers_is_explained_too() -> None:
+    """Admins paste a bounce's text without its headers: its opening says what it is."""
+    text = b"This is the mail system at host mx.example.org.\n\nZzqx wibble grommet.\n"
+    proc = cli("--json", "-", stdin=text)
+    assert proc.returncode == 0, proc.stderr
+    [doc] = json.loads(proc.stdout)
+    assert (doc["action"], doc["evidence"], doc["code"]) == ("failed", "prose", None)
+
+
 def test_a_message_that_is_no_failure_notice_is_still_64() -> None:
     proc = cli("-", stdin=_message("lunch tomorrow", "Shall we meet at noon?"))
     assert proc.returncode == 64 and proc.stdout == b""
