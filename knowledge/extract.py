@@ -233,6 +233,14 @@ def _without_code_markers(text: str, code: int | None) -> str:
     return " ".join(kept)
 
 
+def _lacks_words(item: _Found) -> bool:
+    """Whether a reply found so far is its basic code and at most an enhanced
+    code, no words yet ("550 5.7.1"): checked on one short line only, so a
+    long run of code-like lines costs nothing."""
+    return (item.code is not None and not item.open_multiline and len(item.lines) == 1
+            and len(item.lines[0]) <= 12 and not _WORDS.search(item.lines[0]))
+
+
 def _continues(line: str) -> bool:
     """An indented line continues the reply above, unless it is a separator."""
     stripped = line.strip()
@@ -262,9 +270,13 @@ def find_replies(text: str) -> list[_Found]:
                                  sep == "-", line_no=line_no, size=len(rest),
                                  recipient=_recipient_of(before, rest, previous), before=before)
                 found.append(current)
-        elif current is not None and line[:1].isspace() and _continues(line):
+        elif current is not None and _continues(line) and (
+                line[:1].isspace() or _lacks_words(current)):
+            # A folded line; Postfix indents it, but a paste from a web page
+            # may have lost the indent: a reply cut right after its codes
+            # ("said: 550 5.7.1") continues on the next line all the same.
             folded = _without_code_markers(line.strip(), current.code)
-            _extend(current, folded, new_line=False)  # a folded line
+            _extend(current, folded, new_line=False)
         else:
             current = None
             bare = _strip_markers(line)

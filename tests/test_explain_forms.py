@@ -105,3 +105,17 @@ def test_a_log_line_does_not_borrow_the_stage_of_the_line_before():
 def test_a_reply_with_no_log_around_it_names_no_recipient():
     (found,) = explain_text("550 5.1.1 <bob@example.com>: Recipient address rejected")
     assert found.recipient is None
+
+
+def test_a_reply_cut_after_its_codes_continues_on_an_unindented_line():
+    """Postfix indents the folded rest of a reply; a paste from a web page may lose
+    the indent, and "said: 550 5.7.1" alone says nothing."""
+    (found,) = explain_text(
+        "<bob@example.org>: host mx.example.org[192.0.2.1] said: 550 5.7.1\n"
+        "<bob@example.org>: Recipient address rejected: Unknown user (in reply to RCPT TO"
+        " command)\n")
+    assert found.code == 550 and "Unknown user" in found.text
+    assert found.annotation.category == "user_unknown"
+    # A reply that already has words does not swallow the next, unindented line.
+    (found,) = explain_text("said: 550 5.1.1 No such user\nThanks for your message.\n")
+    assert "Thanks" not in found.text
