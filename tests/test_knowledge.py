@@ -230,7 +230,8 @@ def test_evidence_order_pattern_enhanced_stage_code_class() -> None:
     assert explain_reply(550, "5.7.1 go away", "rcpt").evidence == "enhanced:5.7.1"
     assert explain_reply(550, "5.0.0 go away", "rcpt").evidence == "code:550@rcpt"
     assert explain_reply(550, "go away", None).evidence == "code:550"
-    unknown = explain_reply(559, "go away", None)
+    # A text no labelled reply resembles ("go away" now does: real refusals say it).
+    unknown = explain_reply(559, "xyzzy", None)
     assert unknown.evidence == "class:5"
     assert unknown.severity == "permanent"
     assert explain_reply(429, "", None).severity == "transient"
