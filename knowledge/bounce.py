@@ -22,6 +22,7 @@ here; anything else (a reply, a log excerpt) through `extract.explain_text`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .classifier import classify, reply_class
@@ -40,13 +41,21 @@ _NOTICE_SUBJECT_WORDS = ("undeliver", "not delivered", "delivery", "failure", "f
                          "returned mail", "bounce", "rejected", "could not be delivered",
                          "unzustellbar", "nicht zugestellt", "non remis", "non distribu",
                          "no entregado", "non recapitato", "退信", "未送达", "mail system error")
+# A Postfix notice's paragraph for one recipient: "<bob@example.org>: host mx
+# said: 550 ..." at the start of a line (the notice's text pasted alone).
+_POSTFIX_PARAGRAPH = re.compile(r"(?m)^<[^<>\s@]{1,64}@[^<>\s]{1,254}>: (?:host |\S)")
+MAX_PARAGRAPH_SCAN = 64 * 1024
 # How the text of a failure notice opens, when an admin pastes it without its
 # headers: such text is a bounce whatever words follow.
 _NOTICE_OPENINGS = ("undeliver", "delivery status notification", "delivery has failed",
                     "delivery failed", "delivery failure", "could not be delivered",
                     "couldn't be delivered", "wasn't delivered", "returned mail",
                     "failure notice", "non-delivery", "this is the mail system at host",
-                    "wasn't able to deliver", "message not delivered", "address not found")
+                    "wasn't able to deliver", "message not delivered", "address not found",
+                    "created automatically by mail delivery software",
+                    "delivery to the following recipient failed",
+                    "konnte nicht zugestellt werden", "unzustellbar", "n'a pas pu être remis",
+                    "non remis")
 _DELAY_WORDS = ("delayed", "has not yet been delivered", "will continue trying",
                 "will be retried", "still being retried", "warning message only",
                 "this is a warning only", "postponed", "will continue to try")
@@ -75,8 +84,10 @@ class InputExplanation:
     """Everything explained in one input.
 
     `kind` is "mbox", "message", "dsn" (bare DSN fields) or "text". Bounces give
-    `failures`; text, and a message in which no recipient could be told apart,
-    give `replies` (the reply-by-reply explanation of `explain_text`).
+    `failures`, and so does text that is a notice's body pasted without its
+    headers when its paragraphs name every recipient; other text, and a message
+    in which no recipient could be told apart, give `replies` (the
+    reply-by-reply explanation of `explain_text`).
     """
 
     kind: str
@@ -282,8 +293,15 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
     text = _decode_text(raw)
     kind = input_kind(text)
     if kind == "text":
-        return _replies_or_wording(kind, text, text, lang, truncated,
-                                   titled=_opens_like_a_notice(text))
+        titled = _opens_like_a_notice(text)
+        if titled or _POSTFIX_PARAGRAPH.search(text[:MAX_PARAGRAPH_SCAN]):
+            # The body of a notice pasted without its headers: per recipient,
+            # as in the whole message, when its paragraphs name them.
+            failures = explain_message(MessageText(human=[text]), lang)
+            if failures and all(f.recipient for f in failures):
+                return InputExplanation(kind, failures=tuple(failures),
+                                        truncated=truncated)
+        return _replies_or_wording(kind, text, text, lang, truncated, titled=titled)
     if kind == "dsn":
         messages = [MessageText(dsn=[text])]
     elif kind == "mbox":

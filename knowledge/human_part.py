@@ -136,6 +136,11 @@ def _reply_start(line: str) -> int:
     return -1
 
 
+def _codes_only(reply: str) -> bool:
+    """Whether a reply on a line is its codes alone, no letters ("550 5.1.1")."""
+    return not any(ch.isalpha() for ch in reply)
+
+
 def _is_alias(before: str) -> bool:
     """True for the address a recipient was expanded or generated from."""
     tail = before[-48:].lower()
@@ -153,15 +158,20 @@ def mentions(text: str, exclude: set[str]) -> list[tuple[int, str]]:
     named: list[tuple[int, str]] = []
     aliases: list[tuple[int, str]] = []
     pos = 0
+    cut_reply = False  # the line before ended a reply after its codes ("said: 550 5.1.1")
     for line in text.splitlines(keepends=True):
         if not _is_header_line(line):
-            reply_at = _reply_start(line)
+            # Postfix may fold a reply right after its codes; the indented line
+            # that follows is the reply's text, addresses and all.
+            folded = cut_reply and line[:1] in (" ", "\t")
+            reply_at = 0 if folded else _reply_start(line)
             for start, _end, address in find_addresses(line):
                 low = address.lower()
                 before = line[max(0, start - 200) : start]
                 if low in exclude or low.startswith(_ROBOTS) or 0 <= reply_at < start:
                     continue
                 (aliases if _is_alias(before) else named).append((pos + start, address))
+            cut_reply = not folded and reply_at >= 0 and _codes_only(line[reply_at:])
         pos += len(line)
     return named or aliases
 

@@ -159,6 +159,31 @@ def test_a_pasted_notice_without_headers_is_explained_too() -> None:
     assert (doc["action"], doc["evidence"], doc["code"]) == ("failed", "prose", None)
 
 
+PASTED_POSTFIX_PARAGRAPHS = b"""\
+<bob@example.org>: host mx.example.org[192.0.2.1] said: 550 5.1.1
+    <bob@example.org>: Recipient address rejected: User unknown in local
+    recipient table (in reply to RCPT TO command)
+
+<carol@example.net>: host mx.example.net[192.0.2.2] said: 552 5.2.2
+    <bounces+x@lists.example.com>: mailbox full (in reply to RCPT TO command)
+
+<dave@example.net>: host mx.example.net[192.0.2.2] said: 552 5.2.2
+    <bounces+x@lists.example.com>: mailbox full (in reply to RCPT TO command)
+"""
+
+
+def test_a_notice_s_paragraphs_pasted_alone_are_explained_per_recipient() -> None:
+    """Without headers, a notice's recipient paragraphs still name whom each reply was
+    for; an address inside a reply folded after its codes is no recipient, and two
+    recipients with the same reply are two results."""
+    proc = cli("--json", "-", stdin=PASTED_POSTFIX_PARAGRAPHS)
+    assert proc.returncode == 0, proc.stderr
+    docs = json.loads(proc.stdout)
+    assert [(d["recipient"], d["code"], d["category"]) for d in docs] == [
+        ("bob@example.org", 550, "user_unknown"), ("carol@example.net", 552, "mailbox_full"),
+        ("dave@example.net", 552, "mailbox_full")]
+
+
 def test_a_message_that_is_no_failure_notice_is_still_64() -> None:
     proc = cli("-", stdin=_message("lunch tomorrow", "Shall we meet at noon?"))
     assert proc.returncode == 64 and proc.stdout == b""
