@@ -82,9 +82,10 @@ def test_wording_a_pattern_knows_is_not_second_guessed() -> None:
 
 
 def test_the_code_at_its_stage_is_not_second_guessed() -> None:
-    # At MAIL FROM a 553 is about the sender; the words alone resemble a mailbox problem.
-    plain = knowledge.explain_reply(553, "Mailbox blocked for inactivity")
-    staged = knowledge.explain_reply(553, "Mailbox blocked for inactivity", "mail")
+    # At MAIL FROM a 553 is about the sender; the words alone resemble a mailbox problem
+    # (an example the shipped counts guess from; the corpus decides which do).
+    plain = knowledge.explain_reply(553, "Recipient mailbox inactivity closed")
+    staged = knowledge.explain_reply(553, "Recipient mailbox inactivity closed", "mail")
     assert plain.evidence.startswith("resemblance:")
     assert not staged.evidence.startswith("resemblance:")
 
