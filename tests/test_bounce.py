@@ -308,11 +308,10 @@ def test_a_folded_multiline_reply_loses_its_inner_code_markers() -> None:
             b"    could not deliver mail to paypal@bc-node.nl.  The account 550-or domain\n"
             b"    may not exist, they may be blacklisted, or missing the proper dns 550\n"
             b"    entries. (in reply to RCPT TO command)\n")
-    result = explain_input(text)
-    explained = result.failures[0].annotation if result.failures else result.replies[0].annotation
-    assert explained.category == "user_unknown"
-    reply = result.failures[0].reply if result.failures else result.replies[0]
-    assert "550-" not in reply.text and "account or domain may not exist" in reply.text
+    # A notice's paragraph pasted alone is explained per recipient.
+    [failure] = explain_input(text).failures
+    assert (failure.recipient, failure.annotation.category) == ("paypal@bc-node.nl", "user_unknown")
+    assert "550-" not in failure.text and "account or domain may not exist" in failure.text
 
 
 def test_a_stage_hint_wrapped_over_two_lines_is_still_read() -> None:
@@ -320,9 +319,12 @@ def test_a_stage_hint_wrapped_over_two_lines_is_still_read() -> None:
     # greeting is the server's own, not an idle client's.
     text = ("<bob@example.net>: host mx.example.net[192.0.2.1] refused to talk to\n"
             "    me: 421 4.4.2 mx.example.net Error: timeout exceeded\n")
-    [reply] = explain_input(text).replies
-    assert reply.stage == "banner"
-    assert reply.annotation.category == "service_unavailable"
+    [failure] = explain_input(text).failures
+    assert (failure.recipient, failure.stage) == ("bob@example.net", "banner")
+    assert failure.annotation.category == "service_unavailable"
+    # Read as text, reply by reply, the same holds.
+    [reply] = explain_input(text.replace("<bob@example.net>: host", "host")).replies
+    assert (reply.stage, reply.annotation.category) == ("banner", "service_unavailable")
 
 
 def test_a_recipient_with_its_own_reason_does_not_borrow_anothers_reply() -> None:
