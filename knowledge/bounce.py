@@ -31,34 +31,15 @@ from .enhanced_code import find_enhanced, parse_enhanced
 from .extract import FoundReply, explain_text, failure_replies
 from .human_part import RecipientText, cut_original, mentions, recipient_texts
 from .limits import MAX_INPUT
+from .loader import notice_words
 from .mailmsg import MessageText, input_kind, parts_per_message, read_message, split_mbox
 from .model import Annotation, Explained
 
 MAX_PROSE = 1500  # characters of wording given to the classifier
-# Subjects of failure notices, in the languages of the corpus: a message whose
-# subject says it is one is explained even when no rule knows its wording.
-_NOTICE_SUBJECT_WORDS = ("undeliver", "not delivered", "delivery", "failure", "failed",
-                         "returned mail", "bounce", "rejected", "could not be delivered",
-                         "unzustellbar", "nicht zugestellt", "non remis", "non distribu",
-                         "no entregado", "non recapitato", "退信", "未送达", "mail system error")
 # A Postfix notice's paragraph for one recipient: "<bob@example.org>: host mx
 # said: 550 ..." at the start of a line (the notice's text pasted alone).
 _POSTFIX_PARAGRAPH = re.compile(r"(?m)^<[^<>\s@]{1,64}@[^<>\s]{1,254}>: (?:host |\S)")
 MAX_PARAGRAPH_SCAN = 64 * 1024
-# How the text of a failure notice opens, when an admin pastes it without its
-# headers: such text is a bounce whatever words follow.
-_NOTICE_OPENINGS = ("undeliver", "delivery status notification", "delivery has failed",
-                    "delivery failed", "delivery failure", "could not be delivered",
-                    "couldn't be delivered", "wasn't delivered", "returned mail",
-                    "failure notice", "non-delivery", "this is the mail system at host",
-                    "wasn't able to deliver", "message not delivered", "address not found",
-                    "created automatically by mail delivery software",
-                    "delivery to the following recipient failed",
-                    "konnte nicht zugestellt werden", "unzustellbar", "n'a pas pu être remis",
-                    "non remis")
-_DELAY_WORDS = ("delayed", "has not yet been delivered", "will continue trying",
-                "will be retried", "still being retried", "warning message only",
-                "this is a warning only", "postponed", "will continue to try")
 
 
 @dataclass(frozen=True)
@@ -207,7 +188,7 @@ def _from_human(item: RecipientText, delayed: bool, lang: str, index: int) -> Re
 
 def _is_delay(message: MessageText) -> bool:
     head = " ".join([message.subject, *(t[:2000] for t in message.human)]).lower()
-    return any(word in head for word in _DELAY_WORDS)
+    return any(word in head for word in notice_words("delay_words"))
 
 
 def _unique(recs: list[DsnRecipient]) -> list[DsnRecipient]:
@@ -268,7 +249,7 @@ def _wording_failure(text: str, lang: str, *, notice: bool = False) -> Recipient
     prose = _prose(cut_original(text))
     if not prose:
         return None
-    delayed = any(word in prose.lower() for word in _DELAY_WORDS)
+    delayed = any(word in prose.lower() for word in notice_words("delay_words"))
     found = find_enhanced(prose)  # qmail's "(#5.1.1)"
     ann = _annotate(None, prose, found, None, delayed, lang)
     if not notice and not ann.matched.startswith("pattern:"):
@@ -313,7 +294,8 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
     if failures:
         return InputExplanation(kind, failures=tuple(failures), truncated=truncated)
     readable = "\n".join(t for msg in messages for t in (*msg.human, *msg.dsn))
-    titled = any(word in msg.subject.lower() for msg in messages for word in _NOTICE_SUBJECT_WORDS)
+    titled = any(word in msg.subject.lower() for msg in messages
+                 for word in notice_words("subject_words"))
     return _replies_or_wording(kind, readable or text, readable, lang, truncated,
                                notice=True, titled=titled)
 
@@ -323,7 +305,7 @@ def _opens_like_a_notice(text: str) -> bool:
     Returned to Sender", "This is the mail system at host ...")."""
     opening = " ".join(line for line in text[:2000].splitlines()[:40] if line.strip())[:300]
     opening = opening.lower()
-    return any(words in opening for words in _NOTICE_OPENINGS)
+    return any(words in opening for words in notice_words("openings"))
 
 
 def _replies_or_wording(kind: str, text: str, wording: str, lang: str, truncated: bool,

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .loader import notice_words
+
 MAX_TEXT = 64 * 1024  # characters of notification text looked at
 MAX_BLOCK = 3000  # characters of text kept per recipient
 MAX_RECIPIENTS = 500
@@ -31,21 +33,7 @@ _ROBOTS = ("postmaster@", "mailer-daemon@", "mail-daemon@", "mailer_daemon@")
 # Lines whose addresses are the original message's headers, not recipients.
 _HEADER_PREFIXES = ("from:", "to:", "cc:", "sender:", "reply-to:", "return-path:", "subject:",
                     "date:", "sent:", "message-id:", "message-id", "x-", "envelope-from")
-# Where the copy of the original message starts (lowercased, anywhere in a line).
-_ORIGINAL_MARKERS = (
-    "below this line is a copy", "this is a copy of the message", "this is a copy of your message",
-    "copy of the original message", "original message follows", "original message as received",
-    "message reads (in part)", "summary of the undelivered message", "original message headers",
-    "mensaje original adjunto", "returned mail follows", "unsent message below",
-    "header of the original message", "header of the source mail", "top 20 lines of the message",
-    "message header follows", "start of returned message", "attachment is a copy of the message",
-    "enclosed is a copy of the message", "message text follows", "original message -----",
-    "----- message header", "original message:", "-------- returned mail",
-    "included is a copy of the message",
-)
 _ORIGINAL_HEADER_STARTS = ("return-path:", "received:", "dkim-signature:")
-_ALIAS_PHRASES = ("expanded from", "generated from", "was addressed to", "originally addressed",
-                  "original address")
 
 
 @dataclass(frozen=True)
@@ -70,7 +58,7 @@ def cut_original(text: str) -> str:
     quoted_from, quoted_run = 0, 0
     for line in text.splitlines(keepends=True):
         low = line.strip().lower()
-        if any(marker in low for marker in _ORIGINAL_MARKERS) or (
+        if any(marker in low for marker in notice_words("original_markers")) or (
                 line.lower().startswith(_ORIGINAL_HEADER_STARTS)):
             return text[:pos]
         if _is_quoted(low):
@@ -144,7 +132,7 @@ def _codes_only(reply: str) -> bool:
 def _is_alias(before: str) -> bool:
     """True for the address a recipient was expanded or generated from."""
     tail = before[-48:].lower()
-    return any(phrase in tail for phrase in _ALIAS_PHRASES)
+    return any(phrase in tail for phrase in notice_words("alias_phrases"))
 
 
 def mentions(text: str, exclude: set[str]) -> list[tuple[int, str]]:

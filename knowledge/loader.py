@@ -104,6 +104,12 @@ def errors() -> dict[str, Any]:
     return _read(ROOT / "errors.toml")
 
 
+@cache
+def notice_words(kind: str) -> tuple[str, ...]:
+    """A list of `notices.toml`: what failure notices say about themselves."""
+    return tuple(_read(ROOT / "notices.toml")[kind])
+
+
 def pattern_files() -> list[Path]:
     """Every pattern file, generic first, then vendors alphabetically.
 

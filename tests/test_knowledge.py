@@ -506,3 +506,15 @@ def test_data_files_are_valid_toml() -> None:
             list(loader.I18N_DIR.glob("*.toml")) + loader.pattern_files():
         with path.open("rb") as handle:
             tomllib.load(handle)
+
+
+def test_notice_words_are_lowercase_phrases() -> None:
+    """notices.toml is matched against lowercased text: an entry with a capital
+    letter, or an empty one, would never match (or match everything)."""
+    from knowledge import loader
+
+    for kind in ("subject_words", "openings", "delay_words", "original_markers",
+                 "alias_phrases"):
+        words = loader.notice_words(kind)
+        assert words, kind
+        assert all(w and w == w.lower() and w == w.strip() for w in words), kind
