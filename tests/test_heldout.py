@@ -27,7 +27,7 @@ HELDOUT_DIR = Path(__file__).parent / "heldout"
 # The scores measured when each batch was frozen, less a small margin: a change
 # that makes the classifier worse on unseen replies fails here.
 FLOOR_NO_STAGE = 0.72
-FLOOR_WITH_STAGE = 0.72
+FLOOR_WITH_STAGE = 0.71
 
 
 def _load() -> list[dict]:
