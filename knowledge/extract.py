@@ -34,6 +34,9 @@ MAX_LINE = 4096  # characters of a line that are looked at; a reply line is at m
 _MARKER_CHARS = frozenset("<>*~|=!#-\"'")
 _MARKER_WORDS = ("s:", "r:", "server:")
 MAX_REPLY_CHARS = 8192  # text kept per reply; folded lines beyond it are dropped
+# Unindented lines a reply Postfix quoted ("said:") may run over before its
+# "(in reply to ... command)", when a paste lost the indent of its folds.
+MAX_UNINDENTED_FOLDS = 8
 _CODE_AT_START = re.compile(r"([2-5][0-5]\d)(?:([ -])(.*))?", re.DOTALL)
 # A reply quoted after a lead-in: "host x said: 550 ...", "The error was: 550 ...",
 # the words notices put before a code ("SMTP error 550: ...", "with code 554
@@ -84,6 +87,7 @@ class _Found:
     size: int = 0  # characters kept in `lines`, bounded by MAX_REPLY_CHARS
     recipient: str | None = None  # whom the log line says the reply was for
     before: str = ""  # the text before the code on the reply's own line
+    unfinished: int = 0  # unindented lines that may still continue it (see find_replies)
 
 
 def _stage_of(found: _Found) -> str | None:
@@ -233,6 +237,12 @@ def _without_code_markers(text: str, code: int | None) -> str:
     return " ".join(kept)
 
 
+def _said_before(before: str, previous: str) -> bool:
+    """Whether Postfix introduced the reply ("host x said:"), on its line or the one before."""
+    return (before.rstrip().lower().endswith("said:")
+            or (not before.strip() and previous.rstrip().lower().endswith("said:")))
+
+
 def _lacks_words(item: _Found) -> bool:
     """Whether a reply found so far is its basic code and at most an enhanced
     code, no words yet ("550 5.7.1"): checked on one short line only, so a
@@ -269,14 +279,18 @@ def find_replies(text: str) -> list[_Found]:
                 current = _Found(code, [rest[:MAX_REPLY_CHARS]], f"{previous} {before}",
                                  sep == "-", line_no=line_no, size=len(rest),
                                  recipient=_recipient_of(before, rest, previous), before=before)
+                if _said_before(before, previous) and "(in reply to" not in rest.lower():
+                    current.unfinished = MAX_UNINDENTED_FOLDS
                 found.append(current)
         elif current is not None and _continues(line) and (
-                line[:1].isspace() or _lacks_words(current)):
+                line[:1].isspace() or _lacks_words(current) or current.unfinished > 0):
             # A folded line; Postfix indents it, but a paste from a web page
             # may have lost the indent: a reply cut right after its codes
-            # ("said: 550 5.7.1") continues on the next line all the same.
+            # ("said: 550 5.7.1"), or one Postfix quoted ("said:") that has not
+            # reached its "(in reply to ... command)" yet, continues all the same.
             folded = _without_code_markers(line.strip(), current.code)
             _extend(current, folded, new_line=False)
+            current.unfinished = 0 if "(in reply to" in line.lower() else current.unfinished - 1
         else:
             current = None
             bare = _strip_markers(line)

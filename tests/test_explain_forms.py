@@ -119,3 +119,15 @@ def test_a_reply_cut_after_its_codes_continues_on_an_unindented_line():
     # A reply that already has words does not swallow the next, unindented line.
     (found,) = explain_text("said: 550 5.1.1 No such user\nThanks for your message.\n")
     assert "Thanks" not in found.text
+
+
+def test_a_postfix_quoted_reply_runs_to_its_in_reply_to_when_the_indent_is_lost():
+    text = ("<bob@example.org>: host mx.example.org[192.0.2.1] said:\n"
+            "550 5.7.23 <bob@example.org>: Recipient address rejected:\n"
+            "Message rejected due to: SPF fail - not authorized. Please see\n"
+            "http://www.openspf.net/Why?s=mfrom;ip=192.0.2.20\n"
+            "(in reply to RCPT TO command)\n"
+            "Thanks for flying with us.\n")
+    (found,) = explain_text(text)
+    assert "SPF fail" in found.text and found.text.endswith("(in reply to RCPT TO command)")
+    assert found.annotation.category == "spf_dkim_dmarc_auth"
