@@ -237,10 +237,17 @@ def _without_code_markers(text: str, code: int | None) -> str:
     return " ".join(kept)
 
 
-def _said_before(before: str, previous: str) -> bool:
-    """Whether Postfix introduced the reply ("host x said:"), on its line or the one before."""
-    return (before.rstrip().lower().endswith("said:")
-            or (not before.strip() and previous.rstrip().lower().endswith("said:")))
+def quoted_by_postfix(lead: str) -> bool:
+    """Whether `lead` ends the way Postfix introduces a remote reply that it
+    will close with "(in reply to ... command)": "host mx.example.org[192.0.2.1]
+    said:". qmail's "Remote host said:" has no such end."""
+    return lead.rstrip().lower().endswith("] said:")
+
+
+def _said_before(lead: str, previous: str) -> bool:
+    """Whether Postfix introduced the reply, on its line (`lead` is the text
+    before the code) or at the end of the line before."""
+    return quoted_by_postfix(lead) or (not lead.strip() and quoted_by_postfix(previous))
 
 
 def _lacks_words(item: _Found) -> bool:
@@ -279,7 +286,8 @@ def find_replies(text: str) -> list[_Found]:
                 current = _Found(code, [rest[:MAX_REPLY_CHARS]], f"{previous} {before}",
                                  sep == "-", line_no=line_no, size=len(rest),
                                  recipient=_recipient_of(before, rest, previous), before=before)
-                if _said_before(before, previous) and "(in reply to" not in rest.lower():
+                lead = line[: max(line.find(str(code), len(before)), 0)]
+                if _said_before(lead, previous) and "(in reply" not in rest.lower():
                     current.unfinished = MAX_UNINDENTED_FOLDS
                 found.append(current)
         elif current is not None and _continues(line) and (
@@ -290,7 +298,7 @@ def find_replies(text: str) -> list[_Found]:
             # reached its "(in reply to ... command)" yet, continues all the same.
             folded = _without_code_markers(line.strip(), current.code)
             _extend(current, folded, new_line=False)
-            current.unfinished = 0 if "(in reply to" in line.lower() else current.unfinished - 1
+            current.unfinished = 0 if "(in reply" in line.lower() else current.unfinished - 1
         else:
             current = None
             bare = _strip_markers(line)

@@ -184,6 +184,32 @@ def test_a_notice_s_paragraphs_pasted_alone_are_explained_per_recipient() -> Non
         ("dave@example.net", 552, "mailbox_full")]
 
 
+LOST_INDENT = b"""\
+This is the mail system at host mx.example.com.
+
+<bob@example.org>: host mx.example.org[192.0.2.1] said: 450 4.7.1
+<host.example.net>: Helo command rejected: Host not found (in reply to RCPT
+TO command)
+<carol@example.org> (expanded from <list@example.org>): host
+mx.example.org[192.0.2.1] said: 550 5.1.1 <carol@example.org> User doesn't
+exist: carol@example.org (in reply
+to RCPT TO command)
+<dave@example.org>: host mx.example.org[192.0.2.1] said: 550 5.1.1 No such user
+(in reply to RCPT TO command)
+"""
+
+
+def test_postfix_paragraphs_whose_indent_a_paste_lost() -> None:
+    """Each reply Postfix quoted ("host x[ip] said:") runs to its "(in reply to ...",
+    even wrapped as "(in reply" / "to ..."; the addresses on its lines are its words,
+    not recipients of their own."""
+    docs = json.loads(cli("--json", "-", stdin=LOST_INDENT).stdout)
+    assert [(d["recipient"], d["category"]) for d in docs] == [
+        ("bob@example.org", "helo_rejected"), ("carol@example.org", "user_unknown"),
+        ("dave@example.org", "user_unknown")]
+    assert "Host not found" in docs[0]["text"]
+
+
 def test_a_message_that_is_no_failure_notice_is_still_64() -> None:
     proc = cli("-", stdin=_message("lunch tomorrow", "Shall we meet at noon?"))
     assert proc.returncode == 64 and proc.stdout == b""
