@@ -233,18 +233,18 @@ def _decode_text(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _wording_failure(text: str, lang: str, *, notice: bool = False) -> RecipientFailure | None:
+def _wording_failure(text: str, lang: str, *, titled: bool = False) -> RecipientFailure | None:
     """The cause a notice states in words alone, when it quotes no reply code.
 
     Admins paste the readable part of a bounce as often as the whole message:
     "The email account that you tried to reach does not exist." Such text
     gets a result only when its wording names a known cause (a pattern
     matches); anything else stays unexplained rather than guessed from the
-    class digit. A message whose subject says it is a failure notice
-    (`notice`) is a bounce whatever its words, so it is always explained:
-    from a pattern, else from what its words resemble (marked as a guess),
-    else as a failure whose reason is in its text. The result says it was
-    read from wording (`evidence` "prose").
+    class digit. A message whose subject says it is a failure notice, or
+    text that opens like one (`titled`), is a bounce whatever its words, so
+    it is always explained: from a pattern, else from what its words
+    resemble (marked as a guess), else as a failure whose reason is in its
+    text. The result says it was read from wording (`evidence` "prose").
     """
     prose = _prose(cut_original(text))
     if not prose:
@@ -252,7 +252,7 @@ def _wording_failure(text: str, lang: str, *, notice: bool = False) -> Recipient
     delayed = any(word in prose.lower() for word in notice_words("delay_words"))
     found = find_enhanced(prose)  # qmail's "(#5.1.1)"
     ann = _annotate(None, prose, found, None, delayed, lang)
-    if not notice and not ann.matched.startswith("pattern:"):
+    if not titled and not ann.matched.startswith("pattern:"):
         return None
     named = mentions(prose, set())
     cause = _Cause(None, prose, found, None, "prose", None, ann)
@@ -314,15 +314,15 @@ def _replies_or_wording(kind: str, text: str, wording: str, lang: str, truncated
 
     In a message (`notice`) only a failure reply counts: "2.0.1" from a
     quoted header ("X-Mailman-Version: 2.0.1") is no reason, so the wording
-    is tried first there and the replies are the fallback. A message whose
-    subject calls it a failure notice (`titled`) is explained from its
-    wording even when no rule knows that wording.
+    is tried first there and the replies are the fallback. Input that calls
+    itself a failure notice (`titled`: its subject, or how pasted text opens)
+    is explained from its wording even when no rule knows that wording.
     """
     replies = tuple(explain_text(text, lang))
     failing = any(reply_class(r.code, r.enhanced) in (4, 5) for r in replies)
     if replies and (failing or not notice):
         return InputExplanation(kind, replies=replies, truncated=truncated)
-    failure = _wording_failure(wording, lang, notice=titled) if wording else None
+    failure = _wording_failure(wording, lang, titled=titled) if wording else None
     if failure is not None:
         return InputExplanation(kind, failures=(failure,), truncated=truncated)
     return InputExplanation(kind, replies=replies, truncated=truncated)
