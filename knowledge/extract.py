@@ -87,7 +87,7 @@ class _Found:
     size: int = 0  # characters kept in `lines`, bounded by MAX_REPLY_CHARS
     recipient: str | None = None  # whom the log line says the reply was for
     before: str = ""  # the text before the code on the reply's own line
-    unfinished: int = 0  # unindented lines that may still continue it (see find_replies)
+    unfinished: int = 0  # unindented lines that may still continue it (`folds_to_come`)
 
 
 def _stage_of(found: _Found) -> str | None:
@@ -157,11 +157,12 @@ def _strip_markers(line: str) -> str:
     return line[i:]
 
 
-def _match_line(line: str) -> tuple[int, str, str, str] | None:
-    """(code, separator, rest, text before the code) if the line carries a reply."""
+def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
+    """(code, separator, rest, text before the lead-in, text before the code)
+    if the line carries a reply."""
     m = _CODE_AT_START.fullmatch(_strip_markers(line))
     if m:
-        return int(m.group(1)), m.group(2) or "", m.group(3) or "", ""
+        return int(m.group(1)), m.group(2) or "", m.group(3) or "", "", ""
     m = _CODE_AFTER_LEADIN.search(line)
     if m is None:
         return None
@@ -179,7 +180,7 @@ def _match_line(line: str) -> tuple[int, str, str, str] | None:
         return None
     if said or _looks_like_reply_text(rest):
         before = line[: m.start()]
-        return int(code), sep, _without_wrapper_paren(before, rest), before
+        return int(code), sep, _without_wrapper_paren(before, rest), before, line[: m.start("code")]
     return None
 
 
@@ -244,18 +245,26 @@ def quoted_by_postfix(lead: str) -> bool:
     return lead.rstrip().lower().endswith("] said:")
 
 
-def _said_before(lead: str, previous: str) -> bool:
-    """Whether Postfix introduced the reply, on its line (`lead` is the text
-    before the code) or at the end of the line before."""
-    return quoted_by_postfix(lead) or (not lead.strip() and quoted_by_postfix(previous))
+def folds_to_come(lead: str, reply: str, previous: str) -> int:
+    """How many following lines continue a reply even without an indent.
+
+    Postfix indents the lines it folds a reply over, but a paste from a web
+    page may lose the indent. A reply Postfix quoted ("host x[ip] said:", on
+    its line before the code, `lead`, or ending the `previous` line) runs to
+    its "(in reply to ... command)"; one cut right after its codes ("550
+    5.7.1") goes on to the next line. The recipient split (`human_part`) reads
+    folds by the same rule as the extractor.
+    """
+    quoted = quoted_by_postfix(lead) or (not lead.strip() and quoted_by_postfix(previous))
+    if quoted and "(in reply" not in reply.lower():
+        return MAX_UNINDENTED_FOLDS
+    return 0 if any(ch.isalpha() for ch in reply) else 1
 
 
-def _lacks_words(item: _Found) -> bool:
-    """Whether a reply found so far is its basic code and at most an enhanced
-    code, no words yet ("550 5.7.1"): checked on one short line only, so a
-    long run of code-like lines costs nothing."""
-    return (item.code is not None and not item.open_multiline and len(item.lines) == 1
-            and len(item.lines[0]) <= 12 and not _WORDS.search(item.lines[0]))
+def folds_left(line: str, pending: int) -> int:
+    """What `folds_to_come` allows after `line` was read as a fold: none once
+    "(in reply" is reached (Postfix may wrap before "to")."""
+    return 0 if "(in reply" in line.lower() else pending - 1
 
 
 def _continues(line: str) -> bool:
@@ -278,7 +287,7 @@ def find_replies(text: str) -> list[_Found]:
         line = raw[:MAX_LINE].rstrip("\r")
         hit = _match_line(line)
         if hit is not None:
-            code, sep, rest, before = hit
+            code, sep, rest, before, lead = hit
             if current is not None and current.open_multiline and current.code == code:
                 _extend(current, rest, new_line=True)
                 current.open_multiline = sep == "-"
@@ -286,19 +295,14 @@ def find_replies(text: str) -> list[_Found]:
                 current = _Found(code, [rest[:MAX_REPLY_CHARS]], f"{previous} {before}",
                                  sep == "-", line_no=line_no, size=len(rest),
                                  recipient=_recipient_of(before, rest, previous), before=before)
-                lead = line[: max(line.find(str(code), len(before)), 0)]
-                if _said_before(lead, previous) and "(in reply" not in rest.lower():
-                    current.unfinished = MAX_UNINDENTED_FOLDS
+                if sep != "-":  # a multiline reply continues with its code
+                    current.unfinished = folds_to_come(lead, rest, previous)
                 found.append(current)
         elif current is not None and _continues(line) and (
-                line[:1].isspace() or _lacks_words(current) or current.unfinished > 0):
-            # A folded line; Postfix indents it, but a paste from a web page
-            # may have lost the indent: a reply cut right after its codes
-            # ("said: 550 5.7.1"), or one Postfix quoted ("said:") that has not
-            # reached its "(in reply to ... command)" yet, continues all the same.
-            folded = _without_code_markers(line.strip(), current.code)
+                line[:1].isspace() or current.unfinished > 0):
+            folded = _without_code_markers(line.strip(), current.code)  # a folded line
             _extend(current, folded, new_line=False)
-            current.unfinished = 0 if "(in reply" in line.lower() else current.unfinished - 1
+            current.unfinished = folds_left(line, current.unfinished)
         else:
             current = None
             bare = _strip_markers(line)

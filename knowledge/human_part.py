@@ -19,14 +19,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .extract import quoted_by_postfix
+from .extract import folds_left, folds_to_come
 from .loader import notice_words
 
 MAX_TEXT = 64 * 1024  # characters of notification text looked at
 MAX_BLOCK = 3000  # characters of text kept per recipient
 MAX_RECIPIENTS = 500
 MAX_MARKS = 4 * MAX_RECIPIENTS  # address mentions looked at
-MAX_FOLDS = 8  # lines a reply Postfix quoted may run over before its "(in reply to ...)"
 _LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
                          ".!#$%&'*+/=?^_`{|}~-")
 _DOMAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-#")
@@ -126,11 +125,6 @@ def _reply_start(line: str) -> int:
     return -1
 
 
-def _codes_only(reply: str) -> bool:
-    """Whether a reply on a line is its codes alone, no letters ("550 5.1.1")."""
-    return not any(ch.isalpha() for ch in reply)
-
-
 def _is_alias(before: str) -> bool:
     """True for the address a recipient was expanded or generated from."""
     tail = before[-48:].lower()
@@ -149,7 +143,7 @@ def mentions(text: str, exclude: set[str]) -> list[tuple[int, str]]:
     aliases: list[tuple[int, str]] = []
     pos = 0
     pending = 0  # lines still to come of a reply folded over several lines
-    said = False  # the line before ended with Postfix's "host x[ip] said:"
+    previous = ""
     for line in text.splitlines(keepends=True):
         if not _is_header_line(line):
             folded = pending > 0 and bool(line.strip())
@@ -160,29 +154,17 @@ def mentions(text: str, exclude: set[str]) -> list[tuple[int, str]]:
                 if low in exclude or low.startswith(_ROBOTS) or 0 <= reply_at < start:
                     continue
                 (aliases if _is_alias(before) else named).append((pos + start, address))
-            pending = _folds_to_come(line, reply_at, folded, pending, said)
-        said = quoted_by_postfix(line)
+            # The lines a reply is folded over are its words, addresses and
+            # all, even when a paste lost their indent (`folds_to_come`).
+            if folded:
+                pending = folds_left(line, pending)
+            elif reply_at >= 0:
+                pending = folds_to_come(line[:reply_at], line[reply_at:], previous)
+            else:
+                pending = 0
+        previous = line
         pos += len(line)
     return named or aliases
-
-
-def _folds_to_come(line: str, reply_at: int, folded: bool, pending: int, said: bool) -> int:
-    """How many more lines may continue the reply on or before this line.
-
-    A reply Postfix quoted ("host x[ip] said: 550 ...") runs to its "(in reply to
-    ... command)", and one cut right after its codes ("said: 550 5.1.1")
-    continues on the next line: the addresses on those lines are the reply's
-    words, even when a paste lost the indent that marks them as folds.
-    """
-    in_reply_to = "(in reply" in line.lower()  # Postfix may wrap before "to"
-    if folded:
-        return 0 if in_reply_to else pending - 1
-    if reply_at < 0:
-        return 0
-    quoted = said or quoted_by_postfix(line[:reply_at])
-    if quoted and not in_reply_to:
-        return MAX_FOLDS
-    return 1 if _codes_only(line[reply_at:]) else 0
 
 
 def recipient_texts(text: str, exclude: set[str],
