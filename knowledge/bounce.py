@@ -86,8 +86,17 @@ def _prose(*texts: str | None) -> str:
 
 def _annotate(code: int | None, text: str, status: str | None, stage: str | None,
               delayed: bool, lang: str) -> Annotation:
-    """Classify; wording without any code is read as a 4xx (delay) or 5xx failure."""
-    enhanced = (parse_enhanced(text) if code is not None else None) or status
+    """Classify; wording without any code is read as a 4xx (delay) or 5xx failure.
+
+    The reply's own enhanced code comes first, then the DSN's Status - except a
+    Status of X.0.0 beside a basic code: Postfix writes 5.0.0 for every remote
+    rejection that had no enhanced code, which says nothing the basic code does
+    not, and taking it for the reply's own code made "556 Address unavailable"
+    in a bounce read differently from the same reply pasted alone.
+    """
+    enhanced = parse_enhanced(text) if code is not None else None
+    if enhanced is None and not (code is not None and status and status.endswith(".0.0")):
+        enhanced = status
     return classify(code, text, stage, lang, enhanced, klass_hint=4 if delayed else 5)
 
 

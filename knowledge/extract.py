@@ -50,7 +50,7 @@ _CODE_AFTER_LEADIN = re.compile(
     r"(?:\b(?P<said>said|was|returned)\b:?"
     r"|\b(?P<word>error|code|status|reply|response|replied|responded|answered)\b(?: with)?:?"
     r"|(?P<mark>[\[#]|<--?|<<<?|--?>|=>)|[:;(])"
-    r"\s*[\"']?(?P<code>[2-5][0-5]\d)[)\]]?:?(?:(?P<sep>[ -])(?P<rest>.*))?$",
+    r"\s*[\"']?(?P<code>[2-5]\d\d)[)\]]?:?(?:(?P<sep>[ -])(?P<rest>.*))?$",
     re.IGNORECASE | re.DOTALL,
 )
 _WORDS = re.compile(r"[^\W\d_]{2,}")
@@ -172,6 +172,11 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     # code after it; a "#500" elsewhere is a ticket or an order number.
     if m["mark"] == "#" and parse_enhanced(rest) is None:
         return None
+    # A second digit above 5 is outside RFC 5321, yet servers send such codes
+    # ("571 Delivery not authorized", "462 Daily send limit reached"); only a
+    # server "said" it makes one of them a reply ("size was 480 KB" is none).
+    if code[1] > "5" and (said or "").lower() != "said":
+        return None
     # After "said", a code is a reply even when its words continue on the next
     # (folded) line: Postfix writes "said: 554 No\n    Resent-From field given".
     # After "error", "code" or a mark it must be an SMTP code ("HTTP error 404",
@@ -288,6 +293,7 @@ def find_replies(text: str) -> list[_Found]:
         hit = _match_line(line)
         if hit is not None:
             code, sep, rest, before, lead = hit
+            rest = _without_code_markers(rest, code)  # "said: 550-a 550-b 550 c"
             if current is not None and current.open_multiline and current.code == code:
                 _extend(current, rest, new_line=True)
                 current.open_multiline = sep == "-"
@@ -318,6 +324,12 @@ def find_replies(text: str) -> list[_Found]:
         found = [enhanced_only]
     for item in found:
         item.stage = _stage_of(item)
+        if item.stage is not None:
+            # Postfix's "(in reply to RCPT TO command)" is the log's words, not
+            # the server's; the stage now says it. "(in reply to end of DATA
+            # command)" names no stage of ours, so its words stay for the
+            # classifier: they are all that tells a content rejection.
+            item.lines[-1] = _without_in_reply_to(item.lines[-1], ("(in reply to",)).rstrip()
     return _dedupe(found)
 
 
@@ -325,7 +337,7 @@ _TWIN_DISTANCE = 30  # lines; a DSN repeats its reply within one message
 _IN_REPLY_TO_STARTS = ("(in reply to", "(after ")
 
 
-def _without_in_reply_to(text: str) -> str:
+def _without_in_reply_to(text: str, openings: tuple[str, ...] = _IN_REPLY_TO_STARTS) -> str:
     """`text` without a trailing "(in reply to ... command)" or "(after ...)".
 
     String searches, not a regex: `\\s*\\(...[^)]*\\)` restarted at every
@@ -335,7 +347,7 @@ def _without_in_reply_to(text: str) -> str:
     if not stripped.endswith(")"):
         return text
     low = stripped.lower()
-    start = max(low.rfind(opening) for opening in _IN_REPLY_TO_STARTS)
+    start = max(low.rfind(opening) for opening in openings)
     if start < 0 or ")" in low[start:-1]:
         return text
     return stripped[:start]

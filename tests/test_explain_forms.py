@@ -91,8 +91,10 @@ def test_a_log_names_whom_each_reply_was_for():
 
 
 def test_the_log_s_closing_paren_is_not_part_of_the_reply():
+    # Nor is Postfix's "(in reply to RCPT TO command)": it became the stage.
     first, *_ = explain_text(POSTFIX_LOG)
-    assert first.text.endswith("User unknown (in reply to RCPT TO command)")
+    assert first.text.endswith("Recipient address rejected: User unknown")
+    assert first.stage == "rcpt"
     (reason,) = explain_text("Failed (reason: 550 5.1.1 <bob@example.org>... User unknown)")
     assert reason.text.endswith("User unknown")
 
@@ -129,5 +131,6 @@ def test_a_postfix_quoted_reply_runs_to_its_in_reply_to_when_the_indent_is_lost(
             "(in reply to RCPT TO command)\n"
             "Thanks for flying with us.\n")
     (found,) = explain_text(text)
-    assert "SPF fail" in found.text and found.text.endswith("(in reply to RCPT TO command)")
+    assert "SPF fail" in found.text and found.text.endswith("ip=192.0.2.20")
+    assert "Thanks" not in found.text and found.stage == "rcpt"
     assert found.annotation.category == "spf_dkim_dmarc_auth"

@@ -1,0 +1,134 @@
+"""A reply means the same inside a bounce or a log as pasted alone.
+
+Every failure reply of the labelled corpus is put into the forms an admin
+pastes it in - a Postfix DSN (the notice's folded "host ... said:" paragraph
+and the delivery-status fields), an Exim notice, a Postfix delivery log line -
+and `probe explain` must find it there and give it the category the
+classifier gives the bare reply at that stage. A difference means the wrapper
+changed the evidence: words of the log left in the reply ("(in reply to RCPT
+TO command)"), a DSN Status standing in for the reply's own code, a reply the
+extractor does not see. The forms follow what these MTAs write: Postfix joins
+a multiline reply's lines into one ("550-first 550 last") and folds its
+notice at 78 columns with a four-space indent, Exim keeps one reply line per
+line under "SMTP error from remote mail server after RCPT TO:<...>:".
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+import knowledge
+from knowledge.bounce import explain_input
+
+from .test_corpus import CORPUS, reply_text
+
+RCPT = "bob@example.org"
+FAILURES = [e for e in CORPUS if e["code"] // 100 in (4, 5)]
+
+
+def _lines(entry: dict) -> tuple[int, list[str]]:
+    return entry["code"], reply_text(entry["text"]).split("\n")
+
+
+def _joined(code: int, lines: list[str]) -> str:
+    """One line, as Postfix logs a multiline reply: "550-first 550-second 550 last"."""
+    return " ".join([*(f"{code}-{line}" for line in lines[:-1]), f"{code} {lines[-1]}"])
+
+
+def postfix_dsn(code: int, lines: list[str]) -> str:
+    said = f"<{RCPT}>: host mx.example.org[192.0.2.7] said: {_joined(code, lines)} " \
+           "(in reply to RCPT TO command)"
+    paragraph = "\n".join(textwrap.wrap(said, 78, subsequent_indent="    ",
+                                        break_long_words=False, break_on_hyphens=False))
+    diagnostic = "\n".join(textwrap.wrap(f"Diagnostic-Code: smtp; {_joined(code, lines)}", 78,
+                                         subsequent_indent="    ", break_long_words=False,
+                                         break_on_hyphens=False))
+    return f"""From: MAILER-DAEMON@mx.example.com (Mail Delivery System)
+Subject: Undelivered Mail Returned to Sender
+To: alice@example.com
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B1"
+
+--B1
+Content-Type: text/plain; charset=utf-8
+
+This is the mail system at host mx.example.com.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients.
+
+{paragraph}
+
+--B1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.com
+
+Final-Recipient: rfc822; {RCPT}
+Action: {"delayed" if code < 500 else "failed"}
+Status: {code // 100}.0.0
+Remote-MTA: dns; mx.example.org
+{diagnostic}
+
+--B1--
+"""
+
+
+def exim_notice(code: int, lines: list[str]) -> str:
+    reply = "\n".join(
+        [*(f"    {code}-{line}" for line in lines[:-1]), f"    {code} {lines[-1]}"])
+    return f"""From: Mail Delivery System <Mailer-Daemon@mx.example.com>
+Subject: Mail delivery failed: returning message to sender
+To: alice@example.com
+
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  {RCPT}
+    host mx.example.org [192.0.2.7]
+    SMTP error from remote mail server after RCPT TO:<{RCPT}>:
+{reply}
+"""
+
+
+def postfix_log(code: int, lines: list[str]) -> str:
+    return (f"Dec  4 10:00:00 mx postfix/smtp[123]: 4ABCDEF123: to=<{RCPT}>, "
+            "relay=mx.example.org[192.0.2.7]:25, delay=1.2, delays=0.1/0/0.5/0.6, "
+            f"dsn={code // 100}.0.0, status=bounced (host mx.example.org[192.0.2.7] said: "
+            f"{_joined(code, lines)} (in reply to RCPT TO command))\n")
+
+
+FORMS = {"postfix_dsn": postfix_dsn, "exim_notice": exim_notice, "postfix_log": postfix_log}
+
+
+def _categories(data: str) -> list[str]:
+    result = explain_input(data)
+    items = result.failures or result.replies
+    return [item.annotation.category for item in items]
+
+
+@pytest.mark.skipif(not FAILURES, reason="no corpus")
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_a_wrapped_reply_reads_as_the_bare_reply(form: str) -> None:
+    wrap = FORMS[form]
+    differ = []
+    for entry in FAILURES:
+        code, lines = _lines(entry)
+        alone = knowledge.explain_reply(code, "\n".join(lines), "rcpt").category
+        got = _categories(wrap(code, lines))
+        if got != [alone]:
+            differ.append(f"{entry['file']}: {entry['text'][:70]!r}: alone {alone}, got {got}")
+    assert not differ, f"{len(differ)} of {len(FAILURES)}:\n" + "\n".join(differ[:20])
+
+
+def test_the_forms_hold_the_reply_as_written() -> None:
+    """The wrappers themselves: a multiline reply keeps every line's words."""
+    lines = ["5.1.1 The email account that you tried to reach does not exist.",
+             "5.1.1 Please try double-checking the recipient's email address."]
+    for wrap in FORMS.values():
+        text = " ".join(wrap(550, lines).split())
+        assert "does not exist." in text and "double-checking" in text
