@@ -152,7 +152,11 @@ def _cause(diagnostic: str, status: str | None, own: str, common: str, delayed: 
     texts = [t for t in (_prose(diagnostic, own), _prose(common)) if t] or [""]
     causes = []
     for text in texts:
-        found = status or find_enhanced(text)  # qmail's "(#5.1.1)": a code without a reply
+        # A Status of X.0.0 names only the class; the diagnostic's own code
+        # ("5.4.7 - Delivery expired ...") says more. qmail's "(#5.1.1)" is a
+        # code without a reply.
+        vague = status is None or status.endswith(".0.0")
+        found = (find_enhanced(diagnostic) if vague else None) or status or find_enhanced(text)
         evidence = "dsn" if status or diagnostic else "human" if found else "prose"
         ann = _annotate(None, text, found, None, delayed, lang)
         if found and ann.evidence.startswith("resemblance:"):
