@@ -55,8 +55,8 @@ _CODE_AFTER_LEADIN = re.compile(
 )
 _WORDS = re.compile(r"[^\W\d_]{2,}")
 _STAGE_HINTS: tuple[tuple[re.Pattern[str], str | None], ...] = (
-    (re.compile(r"rcpt to", re.I), "rcpt"),
-    (re.compile(r"mail from", re.I), "mail"),
+    (re.compile(r"rcpt to|does not like recipient", re.I), "rcpt"),
+    (re.compile(r"mail from|does not like sender", re.I), "mail"),
     (re.compile(r"end of data|\bdata command|after data\b", re.I), None),
     (re.compile(r"\bstarttls\b", re.I), "starttls"),
     (re.compile(r"\behlo\b", re.I), "ehlo"),
@@ -67,7 +67,11 @@ _STAGE_HINTS: tuple[tuple[re.Pattern[str], str | None], ...] = (
     (re.compile(r"\brset\b", re.I), "rset"),
     (re.compile(r"\bquit\b", re.I), "quit"),
 )
-_HINT_CONTEXT = re.compile(r"in reply to|after|refused to talk|greeting|connection", re.I)
+# Words that say which command a reply answered: Postfix's "in reply to",
+# Exim's "after", qmail's "does not like recipient", and the ">>> RCPT To:"
+# Sendmail's transcript shows right above the "<<< 550" it got.
+_HINT_CONTEXT = re.compile(
+    r"in reply to|after|refused to talk|greeting|connection|does not like|>>>", re.I)
 # Whom a logged reply was for, read from the text before the code: Postfix and
 # Sendmail log `to=<bob@example.com>`, Exim flags a failed or deferred address
 # with `**` or `==`, and Exim's bounces and session logs name `RCPT TO:<...>`.
@@ -184,20 +188,25 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     if (m["word"] or m["mark"]) and f"c{code}" not in loader.codes():
         return None
     if said or _looks_like_reply_text(rest):
-        before = line[: m.start()]
-        return int(code), sep, _without_wrapper_paren(before, rest), before, line[: m.start("code")]
+        before, lead = line[: m.start()], line[: m.start("code")]
+        return int(code), sep, _without_wrapper_paren(lead, rest), before, lead
     return None
 
 
-def _without_wrapper_paren(before: str, rest: str) -> str:
-    """The reply without the ")" that closes a parenthesis opened before it.
+def _without_wrapper_paren(lead: str, rest: str) -> str:
+    """The reply without the ")" that closes a parenthesis opened before it,
+    or the quote that closes one opened right before its code.
 
     Postfix logs the reply inside one: "status=bounced (host x said: 550 ...
     (in reply to RCPT TO command))"; the last ")" is the log's, not the reply's.
+    Exchange quotes it: "Remote Server returned '550 5.1.1 ...'".
     """
-    if (rest.endswith(")") and before.count("(") > before.count(")")
+    if (rest.endswith(")") and lead.count("(") > lead.count(")")
             and rest.count(")") > rest.count("(")):
         return rest[:-1]
+    opened = lead.rstrip()[-1:]
+    if opened in ("'", '"') and rest.rstrip().endswith(opened):
+        return rest.rstrip()[:-1]
     return rest
 
 

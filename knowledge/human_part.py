@@ -116,12 +116,13 @@ def _reply_start(line: str) -> int:
     ("550 5.7.1 ... send an e-mail message from another address to dz@rota.lv").
     """
     pos = 0
-    for tok in line.split():
-        pos = line.find(tok, pos)
+    for word in line.split():
+        pos = line.find(word, pos)
+        tok = word.lstrip("'\"([")  # Exchange quotes it: "Remote Server returned '550 ..."
         if len(tok) >= 3 and tok[0] in "245" and tok[1:3].isdigit() and (
                 len(tok) == 3 or tok[3] == "-"):
-            return pos
-        pos += len(tok)
+            return pos + len(word) - len(tok)
+        pos += len(word)
     return -1
 
 

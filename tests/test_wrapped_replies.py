@@ -2,15 +2,23 @@
 
 Every failure reply of the labelled corpus is put into the forms an admin
 pastes it in - a Postfix DSN (the notice's folded "host ... said:" paragraph
-and the delivery-status fields), an Exim notice, a Postfix delivery log line -
-and `probe explain` must find it there and give it the category the
-classifier gives the bare reply at that stage. A difference means the wrapper
+and the delivery-status fields), a Postfix delivery log line, the notices of
+Exim, Sendmail, qmail, Exchange and Gmail - and `probe explain` must find it
+there and give it the category the classifier gives the bare reply at that
+stage. A difference means the wrapper
 changed the evidence: words of the log left in the reply ("(in reply to RCPT
 TO command)"), a DSN Status standing in for the reply's own code, a reply the
-extractor does not see. The forms follow what these MTAs write: Postfix joins
-a multiline reply's lines into one ("550-first 550 last") and folds its
-notice at 78 columns with a four-space indent, Exim keeps one reply line per
-line under "SMTP error from remote mail server after RCPT TO:<...>:".
+extractor does not see, an address inside the reply taken for another
+recipient. The forms follow what these MTAs write: Postfix joins a multiline
+reply's lines into one ("550-first 550 last") and folds its notice at 78
+columns with a four-space indent; Exim keeps one reply line per line under
+"SMTP error from remote mail server after RCPT TO:<...>:"; Sendmail names the
+first line as the reason and shows the whole reply in its transcript under
+">>> RCPT To:<...>"; qmail writes "does not like recipient. Remote host said:";
+Exchange quotes it, "Remote Server returned '550 ...'"; Gmail prints it under
+"The response from the remote server was:". Exchange's and Gmail's notices do
+not say which command the reply answered, so there the bare reply is read
+without a stage.
 """
 
 from __future__ import annotations
@@ -102,7 +110,85 @@ def postfix_log(code: int, lines: list[str]) -> str:
             f"{_joined(code, lines)} (in reply to RCPT TO command))\n")
 
 
-FORMS = {"postfix_dsn": postfix_dsn, "exim_notice": exim_notice, "postfix_log": postfix_log}
+def sendmail_notice(code: int, lines: list[str]) -> str:
+    transcript = "\n".join(
+        [*(f"<<< {code}-{line}" for line in lines[:-1]), f"<<< {code} {lines[-1]}"])
+    return f"""From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.com>
+Subject: Returned mail: see transcript for details
+To: alice@example.com
+
+The original message was received at Fri, 4 Dec 2026 10:00:00 GMT
+from localhost [127.0.0.1]
+
+   ----- The following addresses had permanent fatal errors -----
+<{RCPT}>
+    (reason: {code} {lines[0]})
+
+   ----- Transcript of session follows -----
+... while talking to mx.example.org.:
+>>> RCPT To:<{RCPT}>
+{transcript}
+"""
+
+
+def qmail_notice(code: int, lines: list[str]) -> str:
+    return f"""From: MAILER-DAEMON@mx.example.com
+Subject: failure notice
+To: alice@example.com
+
+Hi. This is the qmail-send program at mx.example.com.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<{RCPT}>:
+192.0.2.7 does not like recipient.
+Remote host said: {_joined(code, lines)}
+Giving up on 192.0.2.7.
+"""
+
+
+def exchange_ndr(code: int, lines: list[str]) -> str:
+    return f"""From: postmaster@example.com
+Subject: Undeliverable: hello
+To: alice@example.com
+
+Delivery has failed to these recipients or groups:
+
+{RCPT}
+The recipient's mailbox couldn't be reached.
+
+Diagnostic information for administrators:
+
+Generating server: mx.example.com
+
+{RCPT}
+mx.example.org
+Remote Server returned '{_joined(code, lines)}'
+
+Original message headers:
+"""
+
+
+def gmail_notice(code: int, lines: list[str]) -> str:
+    reply = "\n".join([*(f"{code}-{line}" for line in lines[:-1]), f"{code} {lines[-1]}"])
+    return f"""From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>
+Subject: Delivery Status Notification (Failure)
+To: alice@example.com
+
+** Message not delivered **
+
+Your message wasn't delivered to {RCPT} because the remote server refused it.
+
+The response from the remote server was:
+{reply}
+"""
+
+
+# form -> (wrapper, the command the form says the reply answered)
+FORMS = {"postfix_dsn": (postfix_dsn, "rcpt"), "exim_notice": (exim_notice, "rcpt"),
+         "postfix_log": (postfix_log, "rcpt"), "sendmail_notice": (sendmail_notice, "rcpt"),
+         "qmail_notice": (qmail_notice, "rcpt"), "exchange_ndr": (exchange_ndr, None),
+         "gmail_notice": (gmail_notice, None)}
 
 
 def _categories(data: str) -> list[str]:
@@ -114,11 +200,11 @@ def _categories(data: str) -> list[str]:
 @pytest.mark.skipif(not FAILURES, reason="no corpus")
 @pytest.mark.parametrize("form", sorted(FORMS))
 def test_a_wrapped_reply_reads_as_the_bare_reply(form: str) -> None:
-    wrap = FORMS[form]
+    wrap, stage = FORMS[form]
     differ = []
     for entry in FAILURES:
         code, lines = _lines(entry)
-        alone = knowledge.explain_reply(code, "\n".join(lines), "rcpt").category
+        alone = knowledge.explain_reply(code, "\n".join(lines), stage).category
         got = _categories(wrap(code, lines))
         if got != [alone]:
             differ.append(f"{entry['file']}: {entry['text'][:70]!r}: alone {alone}, got {got}")
@@ -129,6 +215,6 @@ def test_the_forms_hold_the_reply_as_written() -> None:
     """The wrappers themselves: a multiline reply keeps every line's words."""
     lines = ["5.1.1 The email account that you tried to reach does not exist.",
              "5.1.1 Please try double-checking the recipient's email address."]
-    for wrap in FORMS.values():
+    for wrap, _stage in FORMS.values():
         text = " ".join(wrap(550, lines).split())
         assert "does not exist." in text and "double-checking" in text
