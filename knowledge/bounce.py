@@ -32,14 +32,25 @@ from .extract import FoundReply, explain_text, failure_replies
 from .human_part import RecipientText, cut_original, mentions, recipient_texts
 from .limits import MAX_INPUT
 from .loader import notice_words
-from .mailmsg import MessageText, input_kind, parts_per_message, read_message, split_mbox
+from .mailmsg import (
+    MessageText,
+    input_kind,
+    parts_per_message,
+    read_message,
+    split_mbox,
+    unquoted,
+)
 from .model import Annotation, Explained
 
 MAX_PROSE = 1500  # characters of wording given to the classifier
 # A Postfix notice's paragraph for one recipient: "<bob@example.org>: host mx
-# said: 550 ..." at the start of a line (the notice's text pasted alone).
-_POSTFIX_PARAGRAPH = re.compile(r"(?m)^<[^<>\s@]{1,64}@[^<>\s]{1,254}>: (?:host |\S)")
+# said: 550 ..." at the start of a line (the notice's text pasted alone), or
+# qmail's and Yahoo's "<bob@example.org>:" on a line of its own.
+_POSTFIX_PARAGRAPH = re.compile(r"(?m)^<[^<>\s@]{1,64}@[^<>\s]{1,254}>:(?: (?:host |\S)|$)")
 MAX_PARAGRAPH_SCAN = 64 * 1024
+# Where the delivery-status fields of a report pasted as text begin.
+_DSN_START = re.compile(r"(?im)^(?:reporting-mta|final-recipient|original-recipient):")
+_FINAL_RECIPIENT = re.compile(r"(?im)^final-recipient:")
 
 
 @dataclass(frozen=True)
@@ -291,10 +302,16 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
     """
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     truncated = len(raw) > MAX_INPUT
-    raw = raw[:MAX_INPUT]
+    raw = unquoted(raw[:MAX_INPUT])
     text = _decode_text(raw)
     kind = input_kind(text)
     if kind == "text":
+        report = _pasted_report(text)
+        if report is not None:
+            failures = explain_message(report, lang)
+            if failures:
+                failures += _fields_lost(report, lang)
+                return InputExplanation(kind, failures=tuple(failures), truncated=truncated)
         titled = _opens_like_a_notice(text)
         if titled or _POSTFIX_PARAGRAPH.search(text[:MAX_PARAGRAPH_SCAN]):
             # The body of a notice pasted without its headers: per recipient,
@@ -319,6 +336,27 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
                  for word in notice_words("subject_words"))
     return _replies_or_wording(kind, readable or text, readable, lang, truncated,
                                notice=True, titled=titled)
+
+
+def _pasted_report(text: str) -> MessageText | None:
+    """A notice's readable text followed by its delivery-status fields, as a
+    mail client shows a report and an admin copies it (no headers, no MIME):
+    the text up to the first DSN field is the human part, the rest the fields."""
+    m = _DSN_START.search(text[:MAX_PARAGRAPH_SCAN])
+    if m is None or not _FINAL_RECIPIENT.search(text[m.start():]):
+        return None
+    return MessageText(human=[text[: m.start()]], dsn=[text[m.start():]])
+
+
+def _fields_lost(report: MessageText, lang: str) -> list[RecipientFailure]:
+    """Recipients whose own paragraph quotes a failure reply but whose DSN
+    fields the paste does not hold: a paste cut short may keep one
+    recipient's fields and everyone's paragraphs. Other addresses in the
+    prose ("(mail from: bounces@example.com)") quote no reply of their own."""
+    named = {a.lower() for text in report.dsn for rec in recipients(field_blocks(text))
+             for a in (rec.final_recipient, rec.original_recipient) if a}
+    return [f for f in explain_message(MessageText(human=report.human), lang)
+            if f.recipient and f.recipient.lower() not in named and f.code is not None]
 
 
 def _opens_like_a_notice(text: str) -> bool:

@@ -62,7 +62,15 @@ def field_blocks(text: str) -> list[dict[str, str]]:
         else:
             key, colon, value = line.partition(":")
             key = key.strip().lower()
-            if colon and key and " " not in key and key not in block:
+            if colon and key and " " not in key and key in block:
+                # A field met twice starts the next block: a paste that lost
+                # the blank lines between recipients ("Final-Recipient: a",
+                # ..., "Final-Recipient: b").
+                blocks.append(block)
+                if len(blocks) >= MAX_BLOCKS:
+                    return blocks
+                block = {}
+            if colon and key and " " not in key:
                 name = key
                 block[name] = value.strip()[:MAX_FIELD]
             else:

@@ -81,6 +81,38 @@ def _strip_leading_blank_lines(text: str) -> str:
     return text[i:]
 
 
+QUOTED_SHARE = 0.75  # of the non-blank lines, to call a paste quoted (a note above it is fine)
+MAX_QUOTE_DEPTH = 4  # levels of "> " taken off
+
+
+def _unquote_line(line: bytes) -> bytes:
+    if not line.startswith(b">"):
+        return line
+    line = line[1:]
+    return line[1:] if line.startswith(b" ") else line
+
+
+def unquoted(data: bytes) -> bytes:
+    """`data` without the "> " a mail client puts before each line it quotes,
+    when (nearly) every line has it.
+
+    Admins paste a bounce as it reached them: forwarded, or quoted in a
+    colleague's reply, every line behind "> ". Unquoted, its headers, MIME
+    parts and indented folds read as they were written. A notice's own ">"
+    lines (Sendmail's ">>> RCPT To:" transcript) are a few among many, so they
+    do not make it quoted. One level is taken off per pass, at most
+    MAX_QUOTE_DEPTH, each a single linear pass over the lines.
+    """
+    for _ in range(MAX_QUOTE_DEPTH):
+        lines = data.split(b"\n")
+        filled = [line for line in lines if line.strip()]
+        marked = sum(1 for line in filled if line.startswith(b">"))
+        if len(filled) < 3 or marked < QUOTED_SHARE * len(filled):
+            break
+        data = b"\n".join(_unquote_line(line) for line in lines)
+    return data
+
+
 def input_kind(text: str) -> str:
     """"mbox", "message", "dsn" (DSN fields alone) or "text" (replies, log lines).
 

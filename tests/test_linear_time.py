@@ -54,6 +54,9 @@ def adversarial(size: int) -> Iterator[tuple[str, str]]:
         "arrows": "<-- -> => <<< --",
         "marked codes": "#550 [550] <-- 550 ",
         "responded with": "responded with answered ",
+        "quoted lines": "> > 550 x\n",
+        "dsn fields": "Final-Recipient: rfc822; a@b\nStatus: 5.1.1\n",
+        "glued codes": "550-550-a@b ",
     }
     for name, piece in pieces.items():
         yield name, (piece * (size // len(piece) + 1))[:size]
