@@ -320,7 +320,11 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
             if failures and all(f.recipient for f in failures):
                 return InputExplanation(kind, failures=tuple(failures),
                                         truncated=truncated)
-        return _replies_or_wording(kind, text, text, lang, truncated, titled=titled)
+        # A notice that quotes no failure reply, pasted with the copy of the
+        # original below it: the copy ("Received: ... (SMTPD32-8.05)") holds
+        # no reply of this failure, the notice's words are the cause.
+        body = text if failure_replies(text) else (cut_original(text) or text)
+        return _replies_or_wording(kind, body, body, lang, truncated, titled=titled)
     if kind == "dsn":
         messages = [MessageText(dsn=[text])]
     elif kind == "mbox":

@@ -81,7 +81,8 @@ def _strip_leading_blank_lines(text: str) -> str:
     return text[i:]
 
 
-QUOTED_SHARE = 0.75  # of the non-blank lines, to call a paste quoted (a note above it is fine)
+QUOTED_SHARE = 0.5  # of the non-blank lines, in one quoted block, to call a paste quoted
+MIN_QUOTED_LINES = 3
 MAX_QUOTE_DEPTH = 4  # levels of "> " taken off
 
 
@@ -92,24 +93,45 @@ def _unquote_line(line: bytes) -> bytes:
     return line[1:] if line.startswith(b" ") else line
 
 
+def _quoted_block(lines: list[bytes]) -> tuple[int, int, int]:
+    """(first, end, quoted lines) of the longest run of lines behind ">" (blank
+    lines inside it included)."""
+    best = (0, 0, 0)
+    first, count, last = -1, 0, -1
+    for k, line in enumerate(lines):
+        if line.startswith(b">"):
+            if first < 0:
+                first, count = k, 0
+            count, last = count + 1, k
+        elif line.strip() and first >= 0:
+            if count > best[2]:
+                best = (first, last + 1, count)
+            first = -1
+    if first >= 0 and count > best[2]:
+        best = (first, last + 1, count)
+    return best
+
+
 def unquoted(data: bytes) -> bytes:
-    """`data` without the "> " a mail client puts before each line it quotes,
-    when (nearly) every line has it.
+    """`data` with the "> " a mail client puts before each line it quotes
+    taken off, when one quoted block makes up at least half the lines.
 
     Admins paste a bounce as it reached them: forwarded, or quoted in a
-    colleague's reply, every line behind "> ". Unquoted, its headers, MIME
-    parts and indented folds read as they were written. A notice's own ">"
-    lines (Sendmail's ">>> RCPT To:" transcript) are a few among many, so they
-    do not make it quoted. One level is taken off per pass, at most
-    MAX_QUOTE_DEPTH, each a single linear pass over the lines.
+    colleague's reply, every line behind "> " below a few lines of their own.
+    Unquoted, its headers, MIME parts and indented folds read as they were
+    written. A notice's own ">" lines (Sendmail's ">>> RCPT To:" in its
+    transcript, a session log's client lines) are short runs among many, so
+    they do not make it quoted. One level is taken off per pass, at most
+    MAX_QUOTE_DEPTH, each a linear pass over the lines.
     """
     for _ in range(MAX_QUOTE_DEPTH):
         lines = data.split(b"\n")
-        filled = [line for line in lines if line.strip()]
-        marked = sum(1 for line in filled if line.startswith(b">"))
-        if len(filled) < 3 or marked < QUOTED_SHARE * len(filled):
+        filled = sum(1 for line in lines if line.strip())
+        first, end, count = _quoted_block(lines)
+        if count < MIN_QUOTED_LINES or count < QUOTED_SHARE * filled:
             break
-        data = b"\n".join(_unquote_line(line) for line in lines)
+        lines[first:end] = [_unquote_line(line) for line in lines[first:end]]
+        data = b"\n".join(lines)
     return data
 
 

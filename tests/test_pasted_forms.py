@@ -139,3 +139,23 @@ def test_qmail_s_recipient_line_makes_pasted_text_per_recipient() -> None:
               "  This account has been disabled or discontinued.\n")
     found = [(f.recipient, f.annotation.category) for f in explain_input(pasted).failures]
     assert found == [("bob@example.org", "mailbox_full"), ("carol@example.org", "mailbox_disabled")]
+
+
+def test_a_notice_without_a_reply_is_read_from_its_words_not_from_the_copy() -> None:
+    """SMTP32's notice quotes no reply; the copy of the original below it has
+    header lines with numbers in them, which are no reply of this failure."""
+    pasted = ("Invalid final delivery userid: bob@example.jp\n\n\nOriginal message follows.\n\n"
+              "Received: from mx.example.jp [192.0.2.47] by relay.example.jp\n"
+              "  (SMTPD32-8.05) id AA4AAC21011A; Fri, 10 Mar 2006 09:37:30 +0900\n"
+              "Subject: 250 reasons to read this\n")
+    (failure,) = explain_input(pasted).failures
+    assert (failure.recipient, failure.annotation.category) == ("bob@example.jp", "user_unknown")
+
+
+def test_stalwart_s_sections_make_pasted_text_per_recipient() -> None:
+    pasted = ("Your message has been partially delivered:\n\n"
+              "    ----- Delivery to the following addresses failed -----\n"
+              "<bob@example.org> (host 'mx.example.org' rejected command "
+              "'RCPT TO:<bob@example.org>' with code 550 (5.1.2) 'User does not exist')\n")
+    found = [(f.recipient, f.annotation.category) for f in explain_input(pasted).failures]
+    assert found == [("bob@example.org", "user_unknown")]
