@@ -302,9 +302,13 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
     """
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     truncated = len(raw) > MAX_INPUT
-    raw = unquoted(raw[:MAX_INPUT])
+    raw = raw[:MAX_INPUT]
     text = _decode_text(raw)
     kind = input_kind(text)
+    if kind == "text":  # a message as its MTA wrote it is never quoted; a paste may be
+        raw = unquoted(raw)
+        text = _decode_text(raw)
+        kind = input_kind(text)
     if kind == "text":
         report = _pasted_report(text)
         if report is not None:
