@@ -272,13 +272,16 @@ def folds_to_come(lead: str, reply: str, previous: str) -> int:
     quoted = quoted_by_postfix(lead) or (not lead.strip() and quoted_by_postfix(previous))
     if quoted and "(in reply" not in reply.lower():
         return MAX_UNINDENTED_FOLDS
+    if lead.endswith("#") and "##" not in reply:
+        # Exchange's "host #550 5.7.1 <bob@example.org>:" runs to its "##".
+        return MAX_UNINDENTED_FOLDS
     return 0 if any(ch.isalpha() for ch in reply) else 1
 
 
 def folds_left(line: str, pending: int) -> int:
     """What `folds_to_come` allows after `line` was read as a fold: none once
-    "(in reply" is reached (Postfix may wrap before "to")."""
-    return 0 if "(in reply" in line.lower() else pending - 1
+    "(in reply" (Postfix may wrap before "to") or Exchange's "##" is reached."""
+    return 0 if "(in reply" in line.lower() or "##" in line else pending - 1
 
 
 def _continues(line: str) -> bool:
@@ -333,6 +336,8 @@ def find_replies(text: str) -> list[_Found]:
         found = [enhanced_only]
     for item in found:
         item.stage = _stage_of(item)
+        if item.lines[-1].rstrip().endswith("##"):  # Exchange closes a quoted reply with "##"
+            item.lines[-1] = item.lines[-1].rstrip()[:-2].rstrip()
         if item.stage is not None:
             # Postfix's "(in reply to RCPT TO command)" is the log's words, not
             # the server's; the stage now says it. "(in reply to end of DATA

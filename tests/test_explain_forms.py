@@ -134,3 +134,16 @@ def test_a_postfix_quoted_reply_runs_to_its_in_reply_to_when_the_indent_is_lost(
     assert "SPF fail" in found.text and found.text.endswith("ip=192.0.2.20")
     assert "Thanks" not in found.text and found.stage == "rcpt"
     assert found.annotation.category == "spf_dkim_dmarc_auth"
+
+
+def test_exchange_s_quoted_reply_runs_to_its_double_hash() -> None:
+    """Exchange closes the remote reply it quotes with "##"; a paste may break it
+    over lines without an indent, and the "##" is no part of the reply."""
+    text = ("Generating server: server.example.local\n"
+            "bob@example.org\n"
+            "mx.example.org #550 5.7.1 <bob@example.org>:\n"
+            "Recipient address rejected: Invalid recipient ##\n"
+            "\nOriginal message headers:\n")
+    (found,) = explain_text(text)
+    assert found.text.endswith("Recipient address rejected: Invalid recipient")
+    assert found.annotation.category == "user_unknown"
