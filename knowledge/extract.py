@@ -54,10 +54,18 @@ _CODE_AFTER_LEADIN = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _WORDS = re.compile(r"[^\W\d_]{2,}")
+# Lead-ins that vouch for a reply as "said" does: Exim's "SMTP error from
+# remote mail server after RCPT TO:<x>: 451 ...", Postfix smtpd's "NOQUEUE:
+# reject: RCPT from x[ip]: 554 ...".
+_VOUCHING_LEADIN = re.compile(
+    r"smtp error from remote (?:mail )?server|\breject: [a-z-]{3,14} from ", re.I)
+# Postfix's smtpd ends a logged rejection with the envelope, not the reply's
+# words: "reject: RCPT from x[ip]: 554 ...; from=<a> to=<b> proto=ESMTP helo=<h>".
+_SMTPD_ENVELOPE = "; from=<"
 _STAGE_HINTS: tuple[tuple[re.Pattern[str], str | None], ...] = (
-    (re.compile(r"rcpt to|does not like recipient", re.I), "rcpt"),
+    (re.compile(r"rcpt to|rcpt from|does not like recipient", re.I), "rcpt"),
     (re.compile(r"mail from|does not like sender", re.I), "mail"),
-    (re.compile(r"end of data|\bdata command|after data\b", re.I), None),
+    (re.compile(r"end of data|\bdata command|after data\b|end-of-message", re.I), None),
     (re.compile(r"\bstarttls\b", re.I), "starttls"),
     (re.compile(r"\behlo\b", re.I), "ehlo"),
     (re.compile(r"\bhelo\b", re.I), "helo"),
@@ -67,11 +75,15 @@ _STAGE_HINTS: tuple[tuple[re.Pattern[str], str | None], ...] = (
     (re.compile(r"\brset\b", re.I), "rset"),
     (re.compile(r"\bquit\b", re.I), "quit"),
 )
-# Words that say which command a reply answered: Postfix's "in reply to",
-# Exim's "after", qmail's "does not like recipient", and the ">>> RCPT To:"
-# Sendmail's transcript shows right above the "<<< 550" it got.
+# Words that say which command a reply answered: Postfix's "in reply to" and
+# its smtpd's "reject: RCPT from", Exim's "after", qmail's "does not like
+# recipient", the command right above the reply in a transcript (Sendmail's
+# ">>> RCPT To:", swaks' " -> RCPT TO:", a telnet session's "RCPT TO:").
 _HINT_CONTEXT = re.compile(
-    r"in reply to|after|refused to talk|greeting|connection|does not like|>>>", re.I)
+    r"in reply to|after|refused to talk|greeting|connection|does not like|>>>|-> |\breject: ",
+    re.I)
+# The line above a reply that is the command itself, in a telnet session.
+_COMMAND_LINE = re.compile(r"\s*(?:rcpt to|mail from|ehlo|helo|starttls|vrfy|rset)\b", re.I)
 # Whom a logged reply was for, read from the text before the code: Postfix and
 # Sendmail log `to=<bob@example.com>`, Exim flags a failed or deferred address
 # with `**` or `==`, and Exim's bounces and session logs name `RCPT TO:<...>`.
@@ -103,12 +115,13 @@ def _stage_of(found: _Found) -> str | None:
     says nothing does the line before count, as in Exim's bounces ("... after
     RCPT TO:<x>:" above the reply) and Postfix's wrapped notices.
     """
-    for hay in (" ".join([found.before, *found.lines]),
-                " ".join([found.context, *found.lines])):
+    hays = ((" ".join([found.before, *found.lines]), False),
+            (" ".join([found.context, *found.lines]), bool(_COMMAND_LINE.match(found.context))))
+    for hay, after_command in hays:
         # Whitespace collapsed: Postfix wraps its notices, so "refused to talk
         # to me" may be split over two lines.
         hay = " ".join(hay.split())
-        if not _HINT_CONTEXT.search(hay):
+        if not after_command and not _HINT_CONTEXT.search(hay):
             continue
         for regex, stage in _STAGE_HINTS:
             if regex.search(hay):
@@ -172,6 +185,7 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
         return None
     said, code = m["said"], m["code"]
     sep, rest = m["sep"] or "", m["rest"] or ""
+    vouched = (said or "").lower() == "said" or bool(_VOUCHING_LEADIN.search(line[: m.start()]))
     # "#550" is Exchange's way to quote a remote reply, always with an enhanced
     # code after it; a "#500" elsewhere is a ticket or an order number.
     if m["mark"] == "#" and parse_enhanced(rest) is None:
@@ -179,7 +193,7 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     # A second digit above 5 is outside RFC 5321, yet servers send such codes
     # ("571 Delivery not authorized", "462 Daily send limit reached"); only a
     # server "said" it makes one of them a reply ("size was 480 KB" is none).
-    if code[1] > "5" and (said or "").lower() != "said":
+    if code[1] > "5" and not vouched:
         return None
     # After "said", a code is a reply even when its words continue on the next
     # (folded) line: Postfix writes "said: 554 No\n    Resent-From field given".
@@ -187,7 +201,7 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     # "page [404] not found" are not).
     if (m["word"] or m["mark"]) and f"c{code}" not in loader.codes():
         return None
-    if said or _looks_like_reply_text(rest):
+    if said or vouched or _looks_like_reply_text(rest):
         before, lead = line[: m.start()], line[: m.start("code")]
         return int(code), sep, _without_wrapper_paren(lead, rest), before, lead
     return None
@@ -287,7 +301,8 @@ def folds_left(line: str, pending: int) -> int:
 def _continues(line: str) -> bool:
     """An indented line continues the reply above, unless it is a separator."""
     stripped = line.strip()
-    return bool(stripped) and not stripped.startswith(("---", "===", "***", "___"))
+    return bool(stripped) and not stripped.startswith(
+        ("---", "===", "***", "___", "->", "<-", "<~", "~>", "**>", "<**"))
 
 
 def find_replies(text: str) -> list[_Found]:
@@ -310,9 +325,13 @@ def find_replies(text: str) -> list[_Found]:
                 _extend(current, rest, new_line=True)
                 current.open_multiline = sep == "-"
             else:
+                recipient = _recipient_of(before, rest, previous)
+                envelope = rest.find(_SMTPD_ENVELOPE)
+                if envelope >= 0 and " to=<" in rest[envelope:]:
+                    rest = rest[:envelope]
                 current = _Found(code, [rest[:MAX_REPLY_CHARS]], f"{previous} {before}",
                                  sep == "-", line_no=line_no, size=len(rest),
-                                 recipient=_recipient_of(before, rest, previous), before=before)
+                                 recipient=recipient, before=before)
                 if sep != "-":  # a multiline reply continues with its code
                     current.unfinished = folds_to_come(lead, rest, previous)
                 found.append(current)

@@ -57,6 +57,8 @@ def adversarial(size: int) -> Iterator[tuple[str, str]]:
         "quoted lines": "> > 550 x\n",
         "dsn fields": "Final-Recipient: rfc822; a@b\nStatus: 5.1.1\n",
         "glued codes": "550-550-a@b ",
+        "smtpd rejects": "reject: RCPT from a[1]: 550 x; from=<a> to=<b> ",
+        "transcript arrows": " -> RCPT TO:<a>\n<** 550 ",
     }
     for name, piece in pieces.items():
         yield name, (piece * (size // len(piece) + 1))[:size]

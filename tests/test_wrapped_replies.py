@@ -3,7 +3,8 @@
 Every failure reply of the labelled corpus is put into the forms an admin
 pastes it in - a Postfix DSN (the notice's folded "host ... said:" paragraph
 and the delivery-status fields), a Postfix delivery log line, the notices of
-Exim, Sendmail, qmail, Exchange and Gmail - and `probe explain` must find it
+Exim, Sendmail, qmail, Exchange and Gmail, Exim's log, the receiving Postfix's
+"NOQUEUE: reject:" line, a swaks or telnet session - and `probe explain` must find it
 there and give it the category the classifier gives the bare reply at that
 stage. A difference means the wrapper
 changed the evidence: words of the log left in the reply ("(in reply to RCPT
@@ -184,17 +185,47 @@ The response from the remote server was:
 """
 
 
+def exim_log(code: int, lines: list[str]) -> str:
+    return (f"2026-12-04 10:00:00 1tAbCd-000123-AB ** {RCPT} R=dnslookup T=remote_smtp "
+            f"H=mx.example.org [192.0.2.7]: SMTP error from remote mail server after "
+            f"RCPT TO:<{RCPT}>: {_joined(code, lines)}\n")
+
+
+def postfix_reject(code: int, lines: list[str]) -> str:
+    """A receiving admin's view: Postfix smtpd logs the reply it sent and the envelope."""
+    return (f"Dec  4 10:00:00 mx postfix/smtpd[4242]: NOQUEUE: reject: RCPT from "
+            f"unknown[192.0.2.9]: {_joined(code, lines)}; from=<alice@example.com> "
+            f"to=<{RCPT}> proto=ESMTP helo=<client.example.com>\n")
+
+
+def swaks_session(code: int, lines: list[str]) -> str:
+    reply = [*(f"<** {code}-{line}" for line in lines[:-1]), f"<** {code} {lines[-1]}"]
+    return "\n".join([f" -> RCPT TO:<{RCPT}>", *reply, " -> QUIT", "<-  221 2.0.0 Bye"]) + "\n"
+
+
+def telnet_session(code: int, lines: list[str]) -> str:
+    reply = [*(f"{code}-{line}" for line in lines[:-1]), f"{code} {lines[-1]}"]
+    return "\n".join([f"RCPT TO:<{RCPT}>", *reply]) + "\n"
+
+
 # form -> (wrapper, the command the form says the reply answered)
 FORMS = {"postfix_dsn": (postfix_dsn, "rcpt"), "exim_notice": (exim_notice, "rcpt"),
          "postfix_log": (postfix_log, "rcpt"), "sendmail_notice": (sendmail_notice, "rcpt"),
          "qmail_notice": (qmail_notice, "rcpt"), "exchange_ndr": (exchange_ndr, None),
-         "gmail_notice": (gmail_notice, None)}
+         "gmail_notice": (gmail_notice, None), "exim_log": (exim_log, "rcpt"),
+         "postfix_reject": (postfix_reject, "rcpt"), "swaks_session": (swaks_session, "rcpt"),
+         "telnet_session": (telnet_session, "rcpt")}
+# A line that starts with a code outside RFC 5321 ("571 ...", "460 ...") is not
+# taken for a reply without a lead-in that vouches for it: a number opening a
+# line is too common for that.
+AT_LINE_START = {"swaks_session", "telnet_session"}
 
 
-def _categories(data: str) -> list[str]:
+def _categories(data: str) -> list[tuple[str, int | None]]:
+    """(category, code) of each result; the session's closing 221 is left out by callers."""
     result = explain_input(data)
     items = result.failures or result.replies
-    return [item.annotation.category for item in items]
+    return [(item.annotation.category, item.code) for item in items]
 
 
 @pytest.mark.skipif(not FAILURES, reason="no corpus")
@@ -204,8 +235,10 @@ def test_a_wrapped_reply_reads_as_the_bare_reply(form: str) -> None:
     differ = []
     for entry in FAILURES:
         code, lines = _lines(entry)
+        if form in AT_LINE_START and str(code)[1] > "5":
+            continue
         alone = knowledge.explain_reply(code, "\n".join(lines), stage).category
-        got = _categories(wrap(code, lines))
+        got = [c for c, k in _categories(wrap(code, lines)) if k != 221]
         if got != [alone]:
             differ.append(f"{entry['file']}: {entry['text'][:70]!r}: alone {alone}, got {got}")
     assert not differ, f"{len(differ)} of {len(FAILURES)}:\n" + "\n".join(differ[:20])
