@@ -237,12 +237,13 @@ def _extend(item: _Found, text: str, *, new_line: bool) -> None:
         item.lines[-1] = f"{item.lines[-1]} {text}"
 
 
-def _without_code_markers(text: str, code: int | None) -> str:
+def _without_code_markers(text: str, code: int | None, continued: bool = False) -> str:
     """A folded line without the reply's own code repeated inside it.
 
     Postfix folds a multiline reply into one ("said: 550-The account 550-or
     domain may not exist ... 550 entries"), so every line's "550-" (and the
-    enhanced code after it) lands inside the words. Token by token, so linear.
+    enhanced code after it) lands inside the words, and so does the last
+    line's "550 " once a "550-" came before it. Token by token, so linear.
     """
     if code is None or str(code) not in text:
         return text
@@ -250,17 +251,23 @@ def _without_code_markers(text: str, code: int | None) -> str:
     tokens = text.split()
     kept: list[str] = []
     skip_enhanced = False
+    # After a "550-" (here, or opening the reply being folded: `continued`), a
+    # bare "550" opens the reply's last line.
     for k, token in enumerate(tokens):
         if skip_enhanced and parse_enhanced(token) is not None:
             skip_enhanced = False
             continue
         skip_enhanced = False
         if token.startswith(marker):
+            continued = True
             token = token[len(marker):]
             if not token or parse_enhanced(token) is not None:
                 continue
         elif token == str(code) and k + 1 < len(tokens) and parse_enhanced(tokens[k + 1]):
             skip_enhanced = True
+            continue
+        elif token == str(code) and continued:
+            continued = False
             continue
         kept.append(token)
     return " ".join(kept)
@@ -320,7 +327,7 @@ def find_replies(text: str) -> list[_Found]:
         hit = _match_line(line)
         if hit is not None:
             code, sep, rest, before, lead = hit
-            rest = _without_code_markers(rest, code)  # "said: 550-a 550-b 550 c"
+            rest = _without_code_markers(rest, code, sep == "-")  # "said: 550-a 550-b 550 c"
             if current is not None and current.open_multiline and current.code == code:
                 _extend(current, rest, new_line=True)
                 current.open_multiline = sep == "-"
@@ -337,7 +344,8 @@ def find_replies(text: str) -> list[_Found]:
                 found.append(current)
         elif current is not None and _continues(line) and (
                 line[:1].isspace() or current.unfinished > 0):
-            folded = _without_code_markers(line.strip(), current.code)  # a folded line
+            folded = _without_code_markers(line.strip(), current.code,  # a folded line
+                                           current.open_multiline)
             _extend(current, folded, new_line=False)
             current.unfinished = folds_left(line, current.unfinished)
         else:

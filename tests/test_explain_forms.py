@@ -147,3 +147,14 @@ def test_exchange_s_quoted_reply_runs_to_its_double_hash() -> None:
     (found,) = explain_text(text)
     assert found.text.endswith("Recipient address rejected: Invalid recipient")
     assert found.annotation.category == "user_unknown"
+
+
+def test_the_last_line_s_code_of_a_joined_multiline_reply_is_dropped() -> None:
+    """Postfix joins "550-a" / "550 b" into "550-a 550 b": the second "550" opens
+    the last line, not a word of the reply; a lone "550" in a one-line reply is one."""
+    (joined,) = explain_text("host mx.example.org[192.0.2.1] said: 550-bob@example.org is not "
+                             "an active address (invalid 550 username) (in reply to RCPT TO "
+                             "command)")
+    assert joined.text == "bob@example.org is not an active address (invalid username)"
+    (single,) = explain_text("host mx.example.org[192.0.2.1] said: 554 relay said 550 to us")
+    assert single.text == "relay said 550 to us"
