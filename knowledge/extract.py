@@ -18,6 +18,7 @@ The command a reply answered is read from "in reply to RCPT TO command",
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 
@@ -54,6 +55,10 @@ _CODE_AFTER_LEADIN = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _WORDS = re.compile(r"[^\W\d_]{2,}")
+# Python's smtplib quotes a reply as a tuple: "(550, b'5.1.1 <bob@example.org>:
+# Recipient address rejected: User unknown')".
+_PYTHON_TUPLE = re.compile(
+    r"\((?P<code>[2-5][0-5]\d), b?(?:'(?P<sq>(?:[^'\\]|\\.)*)|\"(?P<dq>(?:[^\"\\]|\\.)*))")
 # Lead-ins that vouch for a reply as "said" does: Exim's "SMTP error from
 # remote mail server after RCPT TO:<x>: 451 ...", Postfix smtpd's "NOQUEUE:
 # reject: RCPT from x[ip]: 554 ...".
@@ -80,10 +85,13 @@ _STAGE_HINTS: tuple[tuple[re.Pattern[str], str | None], ...] = (
 # recipient", the command right above the reply in a transcript (Sendmail's
 # ">>> RCPT To:", swaks' " -> RCPT TO:", a telnet session's "RCPT TO:").
 _HINT_CONTEXT = re.compile(
-    r"in reply to|after|refused to talk|greeting|connection|does not like|>>>|-> |\breject: ",
-    re.I)
-# The line above a reply that is the command itself, in a telnet session.
-_COMMAND_LINE = re.compile(r"\s*(?:rcpt to|mail from|ehlo|helo|starttls|vrfy|rset)\b", re.I)
+    r"in reply to|after|refused to talk|greeting|connection|does not like|\breject: ", re.I)
+# The line above a reply that is the command itself: Sendmail's ">>> RCPT To:",
+# swaks' " -> RCPT TO:", a telnet session's "RCPT TO:". Only that line counts:
+# an arrow on the reply's own line ("SERVER -> CLIENT: 502 Use HELO first")
+# says nothing of the command.
+_COMMAND_LINE = re.compile(
+    r"\s*(?:>>>|->)?\s*(?:rcpt to|mail from|ehlo|helo|starttls|vrfy|rset)\b", re.I)
 # Whom a logged reply was for, read from the text before the code: Postfix and
 # Sendmail log `to=<bob@example.com>`, Exim flags a failed or deferred address
 # with `**` or `==`, and Exim's bounces and session logs name `RCPT TO:<...>`.
@@ -151,7 +159,8 @@ def _looks_like_reply_text(rest: str) -> bool:
 
     Keeps "Content-Length: 250" and "Size: 250 KB" from counting as replies.
     """
-    return parse_enhanced(rest) is not None or len(_WORDS.findall(rest)) >= 2
+    return (parse_enhanced(rest) is not None or len(_WORDS.findall(rest)) >= 2
+            or ("(#" in rest and find_enhanced(rest) is not None))  # qmail: "timeout (#4.4.2)"
 
 
 def _strip_markers(line: str) -> str:
@@ -177,14 +186,26 @@ def _strip_markers(line: str) -> str:
 def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     """(code, separator, rest, text before the lead-in, text before the code)
     if the line carries a reply."""
-    m = _CODE_AT_START.fullmatch(_strip_markers(line))
+    bare = _strip_markers(line)
+    m = _CODE_AT_START.fullmatch(bare)
     if m:
-        return int(m.group(1)), m.group(2) or "", m.group(3) or "", "", ""
+        lead = line[: len(line) - len(bare)]
+        return int(m.group(1)), m.group(2) or "", _without_wrapper_paren(lead, m.group(3) or ""), \
+            "", ""
+    t = _PYTHON_TUPLE.search(line)
+    if t is not None:
+        rest = _unescaped(t["sq"] if t["sq"] is not None else t["dq"])
+        return int(t["code"]), " ", rest, line[: t.start()], line[: t.start("code")]
     m = _CODE_AFTER_LEADIN.search(line)
     if m is None:
         return None
     said, code = m["said"], m["code"]
     sep, rest = m["sep"] or "", m["rest"] or ""
+    # "]" closes a bracket the code is not the start of: the end of an IPv6
+    # address ("[2a01:111:f400::240] must have ...") is no reply.
+    if line[m.end("code") : m.end("code") + 1] == "]" and line[m.start("code") - 1 :
+                                                             m.start("code")] != "[":
+        return None
     vouched = (said or "").lower() == "said" or bool(_VOUCHING_LEADIN.search(line[: m.start()]))
     # "#550" is Exchange's way to quote a remote reply, always with an enhanced
     # code after it; a "#500" elsewhere is a ticket or an order number.
@@ -201,10 +222,23 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     # "page [404] not found" are not).
     if (m["word"] or m["mark"]) and f"c{code}" not in loader.codes():
         return None
-    if said or vouched or _looks_like_reply_text(rest):
+    # A blank line of a multiline reply ("SERVER -> CLIENT: 550-") keeps it open.
+    if said or vouched or (sep == "-" and not rest.strip()) or _looks_like_reply_text(rest):
         before, lead = line[: m.start()], line[: m.start("code")]
         return int(code), sep, _without_wrapper_paren(lead, rest), before, lead
     return None
+
+
+def _unescaped(quoted: str) -> str:
+    """The reply inside Python's bytes literal: "\\n" between lines, "\\'" and
+    "\\xe6\\x94..." for UTF-8 the server sent. Escapes are decoded as data,
+    never evaluated; a malformed one leaves the text as it was."""
+    try:
+        raw = codecs.escape_decode(quoted.encode("utf-8", "surrogateescape"))[0]
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else quoted
+    except (ValueError, UnicodeError):
+        text = quoted
+    return " ".join(text.split("\n"))
 
 
 def _without_wrapper_paren(lead: str, rest: str) -> str:

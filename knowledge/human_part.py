@@ -94,7 +94,7 @@ def find_addresses(line: str) -> list[tuple[int, int, str]]:
         end = at + 1
         while end < len(line) and end - at < _MAX_DOMAIN and line[end] in _DOMAIN_CHARS:
             end += 1
-        local = line[start:at].lstrip(".'\"=")
+        local = line[start:at].lstrip(".'\"={")  # "{'bob@example.org': ..." (a dict)
         if local[:5].lower() == "smtp=":  # X.400 gateways: "dda:SMTP=bob@example.com"
             local = local[5:]
         if len(local) > 4 and local[3] == "-" and local[0] in "245" and local[1:3].isdigit():
@@ -122,7 +122,7 @@ def _reply_start(line: str) -> int:
         pos = line.find(word, pos)
         tok = word.lstrip("'\"([#")  # Exchange: "returned '550 ...'", "host #550 5.1.1 ..."
         if len(tok) >= 3 and tok[0] in "245" and tok[1:3].isdigit() and (
-                len(tok) == 3 or tok[3] == "-"):
+                len(tok) == 3 or tok[3] in "-,"):  # "(550, b'5.1.1 ...')": Python's smtplib
             return pos + len(word) - len(tok)
         pos += len(word)
     return -1

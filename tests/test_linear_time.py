@@ -59,6 +59,9 @@ def adversarial(size: int) -> Iterator[tuple[str, str]]:
         "glued codes": "550-550-a@b ",
         "smtpd rejects": "reject: RCPT from a[1]: 550 x; from=<a> to=<b> ",
         "transcript arrows": " -> RCPT TO:<a>\n<** 550 ",
+        "python tuples": "(550, b'\\x\\'\\\\",
+        "open tuple": "(550, b'",
+        "ipv6": "[2a01::240]:",
     }
     for name, piece in pieces.items():
         yield name, (piece * (size // len(piece) + 1))[:size]
