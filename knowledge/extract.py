@@ -189,9 +189,9 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     bare = _strip_markers(line)
     m = _CODE_AT_START.fullmatch(bare)
     if m:
-        lead = line[: len(line) - len(bare)]
-        return int(m.group(1)), m.group(2) or "", _without_wrapper_paren(lead, m.group(3) or ""), \
-            "", ""
+        markers = line[: len(line) - len(bare)]  # a quote among them closes after the reply
+        rest = _without_wrapper_paren(markers, m.group(3) or "")
+        return int(m.group(1)), m.group(2) or "", rest, "", ""
     t = _PYTHON_TUPLE.search(line)
     if t is not None:
         rest = _unescaped(t["sq"] if t["sq"] is not None else t["dq"])
@@ -213,7 +213,8 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
         return None
     # A second digit above 5 is outside RFC 5321, yet servers send such codes
     # ("571 Delivery not authorized", "462 Daily send limit reached"); only a
-    # server "said" it makes one of them a reply ("size was 480 KB" is none).
+    # lead-in that vouches for a reply ("said:", Exim's and smtpd's) makes one
+    # of them a reply ("size was 480 KB" is none).
     if code[1] > "5" and not vouched:
         return None
     # After "said", a code is a reply even when its words continue on the next
@@ -234,8 +235,8 @@ def _unescaped(quoted: str) -> str:
     "\\xe6\\x94..." for UTF-8 the server sent. Escapes are decoded as data,
     never evaluated; a malformed one leaves the text as it was."""
     try:
-        raw = codecs.escape_decode(quoted.encode("utf-8", "surrogateescape"))[0]
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else quoted
+        text = codecs.escape_decode(quoted.encode("utf-8", "surrogateescape"))[0].decode(
+            "utf-8", "replace")
     except (ValueError, UnicodeError):
         text = quoted
     return " ".join(text.split("\n"))
