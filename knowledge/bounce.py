@@ -46,7 +46,7 @@ MAX_PROSE = 1500  # characters of wording given to the classifier
 # A Postfix notice's paragraph for one recipient: "<bob@example.org>: host mx
 # said: 550 ..." at the start of a line (the notice's text pasted alone), or
 # qmail's and Yahoo's "<bob@example.org>:" on a line of its own.
-_POSTFIX_PARAGRAPH = re.compile(r"(?m)^<[^<>\s@]{1,64}@[^<>\s]{1,254}>:(?: (?:host |\S)|$)")
+_RECIPIENT_PARAGRAPH = re.compile(r"(?m)^<[^<>\s@]{1,64}@[^<>\s]{1,254}>:(?: (?:host |\S)|$)")
 MAX_PARAGRAPH_SCAN = 64 * 1024
 # Where the delivery-status fields of a report pasted as text begin.
 _DSN_START = re.compile(r"(?im)^(?:reporting-mta|final-recipient|original-recipient):")
@@ -95,6 +95,11 @@ def _prose(*texts: str | None) -> str:
     return " ".join(joined[: MAX_PROSE * 2].split())[:MAX_PROSE]
 
 
+def _class_only(status: str | None) -> bool:
+    """Whether a DSN Status says no more than the class: absent, or X.0.0."""
+    return status is None or status.endswith(".0.0")
+
+
 def _annotate(code: int | None, text: str, status: str | None, stage: str | None,
               delayed: bool, lang: str) -> Annotation:
     """Classify; wording without any code is read as a 4xx (delay) or 5xx failure.
@@ -106,7 +111,7 @@ def _annotate(code: int | None, text: str, status: str | None, stage: str | None
     in a bounce read differently from the same reply pasted alone.
     """
     enhanced = parse_enhanced(text) if code is not None else None
-    if enhanced is None and not (code is not None and status and status.endswith(".0.0")):
+    if enhanced is None and (code is None or not _class_only(status)):
         enhanced = status
     return classify(code, text, stage, lang, enhanced, klass_hint=4 if delayed else 5)
 
@@ -174,8 +179,8 @@ def _cause(diagnostic: str, status: str | None, own: str, common: str, delayed: 
         # A Status of X.0.0 names only the class; the diagnostic's own code
         # ("5.4.7 - Delivery expired ...") says more. qmail's "(#5.1.1)" is a
         # code without a reply.
-        vague = status is None or status.endswith(".0.0")
-        found = (find_enhanced(diagnostic) if vague else None) or status or find_enhanced(text)
+        found = ((find_enhanced(diagnostic) if _class_only(status) else None) or status
+                 or find_enhanced(text))
         evidence = "dsn" if status or diagnostic else "human" if found else "prose"
         ann = _annotate(None, text, found, None, delayed, lang)
         if found and ann.evidence.startswith("resemblance:"):
@@ -317,18 +322,14 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
                 failures += _fields_lost(report, lang)
                 return InputExplanation(kind, failures=tuple(failures), truncated=truncated)
         titled = _opens_like_a_notice(text)
-        if titled or _POSTFIX_PARAGRAPH.search(text[:MAX_PARAGRAPH_SCAN]):
+        if titled or _RECIPIENT_PARAGRAPH.search(text[:MAX_PARAGRAPH_SCAN]):
             # The body of a notice pasted without its headers: per recipient,
             # as in the whole message, when its paragraphs name them.
             failures = explain_message(MessageText(human=[text]), lang)
             if failures and all(f.recipient for f in failures):
                 return InputExplanation(kind, failures=tuple(failures),
                                         truncated=truncated)
-        # A notice that quotes no failure reply, pasted with the copy of the
-        # original below it: the copy ("Received: ... (SMTPD32-8.05)") holds
-        # no reply of this failure, the notice's words are the cause.
-        body = text if failure_replies(text) else (cut_original(text) or text)
-        return _replies_or_wording(kind, body, body, lang, truncated, titled=titled)
+        return _replies_or_wording(kind, text, text, lang, truncated, titled=titled)
     if kind == "dsn":
         messages = [MessageText(dsn=[text])]
     elif kind == "mbox":
@@ -384,9 +385,17 @@ def _replies_or_wording(kind: str, text: str, wording: str, lang: str, truncated
     is tried first there and the replies are the fallback. Input that calls
     itself a failure notice (`titled`: its subject, or how pasted text opens)
     is explained from its wording even when no rule knows that wording.
+    Pasted text that quotes no failure reply is read without the copy of an
+    original below it: the copy ("Received: ... (SMTPD32-8.05)") holds no
+    reply of this failure, the notice's words above it are the cause.
     """
     replies = tuple(explain_text(text, lang))
     failing = any(reply_class(r.code, r.enhanced) in (4, 5) for r in replies)
+    if not notice and not failing:
+        cut = cut_original(text)
+        if cut and cut != text:
+            text = wording = cut
+            replies = tuple(explain_text(text, lang))
     if replies and (failing or not notice):
         return InputExplanation(kind, replies=replies, truncated=truncated)
     failure = _wording_failure(wording, lang, titled=titled) if wording else None
