@@ -159,7 +159,9 @@ def _cause(diagnostic: str, status: str | None, own: str, common: str, delayed: 
     recipient with its own reason must not borrow that one's reply). Without
     any reply the wording is classified: the DSN diagnostic and the
     recipient's own text first, the common text only when that recognises
-    nothing the other did not.
+    nothing the other did not - and never, for a recipient with words of its
+    own, when the common text quotes a reply: that reply is another
+    recipient's.
     """
     sources = [(diagnostic, "dsn"), (own, "human")] + ([] if own else [(common, "human")])
     for text, evidence in sources:
@@ -173,7 +175,8 @@ def _cause(diagnostic: str, status: str | None, own: str, common: str, delayed: 
         found = parse_enhanced(reply.text) or status
         ann = _annotate(reply.code, reply.text, found, stage, delayed, lang)
         return _Cause(reply.code, reply.text, found, stage, evidence, _remote_from(reply), ann)
-    texts = [t for t in (_prose(diagnostic, own), _prose(common)) if t] or [""]
+    borrowed = bool(own) and _best_reply(common) is not None
+    texts = [t for t in (_prose(diagnostic, own), "" if borrowed else _prose(common)) if t] or [""]
     causes = []
     for text in texts:
         # A Status of X.0.0 names only the class; the diagnostic's own code

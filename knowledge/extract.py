@@ -206,10 +206,14 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     if line[m.end("code") : m.end("code") + 1] == "]" and line[m.start("code") - 1 :
                                                              m.start("code")] != "[":
         return None
-    vouched = (said or "").lower() == "said" or bool(_VOUCHING_LEADIN.search(line[: m.start()]))
-    # "#550" is Exchange's way to quote a remote reply, always with an enhanced
-    # code after it; a "#500" elsewhere is a ticket or an order number.
-    if m["mark"] == "#" and parse_enhanced(rest) is None:
+    # "#550 ... ##" is how Exchange quotes a remote reply, which vouches for it
+    # as "said" does ("mx.example.net #417 DNS lookup failure ##"). Without the
+    # closing "##" an enhanced code must follow: a "#500" elsewhere is a ticket
+    # or an order number.
+    exchange_quote = m["mark"] == "#" and rest.rstrip().endswith("##")
+    vouched = ((said or "").lower() == "said" or exchange_quote
+               or bool(_VOUCHING_LEADIN.search(line[: m.start()])))
+    if m["mark"] == "#" and parse_enhanced(rest) is None and not exchange_quote:
         return None
     # A second digit above 5 is outside RFC 5321, yet servers send such codes
     # ("571 Delivery not authorized", "462 Daily send limit reached"); only a
@@ -221,7 +225,7 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     # (folded) line: Postfix writes "said: 554 No\n    Resent-From field given".
     # After "error", "code" or a mark it must be an SMTP code ("HTTP error 404",
     # "page [404] not found" are not).
-    if (m["word"] or m["mark"]) and f"c{code}" not in loader.codes():
+    if (m["word"] or m["mark"]) and not vouched and f"c{code}" not in loader.codes():
         return None
     # A blank line of a multiline reply ("SERVER -> CLIENT: 550-") keeps it open.
     if said or vouched or (sep == "-" and not rest.strip()) or _looks_like_reply_text(rest):
@@ -243,16 +247,18 @@ def _unescaped(quoted: str) -> str:
 
 
 def _without_wrapper_paren(lead: str, rest: str) -> str:
-    """The reply without the ")" that closes a parenthesis opened before it,
+    """The reply without the ")" or ">" that closes a bracket opened before it,
     or the quote that closes one opened right before its code.
 
     Postfix logs the reply inside one: "status=bounced (host x said: 550 ...
     (in reply to RCPT TO command))"; the last ")" is the log's, not the reply's.
-    Exchange quotes it: "Remote Server returned '550 5.1.1 ...'".
+    Exchange 2003 does too: "<mx.example.net #5.0.0 smtp;550 5.1.1 <a@b>... Unknown>".
+    Later Exchange quotes it: "Remote Server returned '550 5.1.1 ...'".
     """
-    if (rest.endswith(")") and lead.count("(") > lead.count(")")
-            and rest.count(")") > rest.count("(")):
-        return rest[:-1]
+    for opening, closing in ("()", "<>"):
+        if (rest.endswith(closing) and lead.count(opening) > lead.count(closing)
+                and rest.count(closing) > rest.count(opening)):
+            return rest[:-1]
     opened = lead.rstrip()[-1:]
     if opened in ("'", '"') and rest.rstrip().endswith(opened):
         return rest.rstrip()[:-1]

@@ -18,7 +18,9 @@ columns with a four-space indent; Exim keeps one reply line per line under
 "SMTP error from remote mail server after RCPT TO:<...>:"; Sendmail names the
 first line as the reason and shows the whole reply in its transcript under
 ">>> RCPT To:<...>"; qmail writes "does not like recipient. Remote host said:";
-Exchange quotes it, "Remote Server returned '550 ...'"; Gmail prints it under
+Exchange quotes it, "Remote Server returned '550 ...'" (2007), "mx.example.org
+#550 ... ##" (2010 and later) or "<mx.example.org #5.0.0 smtp;550 ...>" (2003),
+whatever codes the reply holds; Gmail prints it under
 "The response from the remote server was:". Exchange's and Gmail's notices do
 not say which command the reply answered, so there the bare reply is read
 without a stage.
@@ -172,6 +174,29 @@ Original message headers:
 """
 
 
+def exchange_hash_ndr(code: int, lines: list[str]) -> str:
+    """Exchange 2010 and later: the remote reply between "#" and "##"."""
+    return exchange_ndr(code, lines).replace(
+        f"mx.example.org\nRemote Server returned '{_joined(code, lines)}'",
+        f"mx.example.org #{_joined(code, lines)} ##")
+
+
+def exchange_2003_ndr(code: int, lines: list[str]) -> str:
+    """Exchange 2003: "<host #5.0.0 smtp;550 ...>" under the recipient's line."""
+    return f"""From: System Administrator <postmaster@example.com>
+Subject: Undeliverable: hello
+To: alice@example.com
+
+Your message did not reach some or all of the intended recipients.
+
+The following recipient(s) could not be reached:
+
+      {RCPT} on 12/4/2026 10:00 AM
+            The e-mail system had a problem processing this message.
+            <mx.example.org #{code // 100}.0.0 smtp;{_joined(code, lines)}>
+"""
+
+
 def gmail_notice(code: int, lines: list[str]) -> str:
     reply = "\n".join([*(f"{code}-{line}" for line in lines[:-1]), f"{code} {lines[-1]}"])
     return f"""From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>
@@ -237,6 +262,8 @@ def quoted_line(code: int, lines: list[str]) -> str:
 FORMS = {"postfix_dsn": (postfix_dsn, "rcpt"), "exim_notice": (exim_notice, "rcpt"),
          "postfix_log": (postfix_log, "rcpt"), "sendmail_notice": (sendmail_notice, "rcpt"),
          "qmail_notice": (qmail_notice, "rcpt"), "exchange_ndr": (exchange_ndr, None),
+         "exchange_hash_ndr": (exchange_hash_ndr, None),
+         "exchange_2003_ndr": (exchange_2003_ndr, None),
          "gmail_notice": (gmail_notice, None), "exim_log": (exim_log, "rcpt"),
          "postfix_reject": (postfix_reject, "rcpt"), "swaks_session": (swaks_session, "rcpt"),
          "telnet_session": (telnet_session, "rcpt"), "python_smtplib": (python_smtplib, None),
