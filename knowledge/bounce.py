@@ -23,7 +23,7 @@ here; anything else (a reply, a log excerpt) through `extract.explain_text`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .classifier import classify, reply_class
 from .dsn import DsnRecipient, field_blocks, recipients
@@ -340,14 +340,41 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
         messages = [read_message(m, parts_per_message(len(parts))) for m in parts]
     else:
         messages = [read_message(raw)]
-    failures = [f for i, msg in enumerate(messages) for f in explain_message(msg, lang, i)]
-    if failures:
+    found = [explain_message(msg, lang, i) for i, msg in enumerate(messages)]
+    if any(found):
+        # A message of an mbox that names no recipient keeps the answer it
+        # would get alone, beside the other messages' recipients.
+        failures = [f for i, (msg, own) in enumerate(zip(messages, found, strict=True))
+                    for f in (own or _unnamed(msg, lang, i))]
         return InputExplanation(kind, failures=tuple(failures), truncated=truncated)
+    return _without_recipients(kind, messages, text, lang, truncated)
+
+
+def _without_recipients(kind: str, messages: list[MessageText], text: str, lang: str,
+                        truncated: bool) -> InputExplanation:
+    """Messages in which no recipient could be told apart: their replies, else their wording."""
     readable = "\n".join(t for msg in messages for t in (*msg.human, *msg.dsn))
     titled = any(word in msg.subject.lower() for msg in messages
                  for word in notice_words("subject_words"))
     return _replies_or_wording(kind, readable or text, readable, lang, truncated,
                                notice=True, titled=titled)
+
+
+def _unnamed(message: MessageText, lang: str, index: int) -> list[RecipientFailure]:
+    """The failures of one mbox message that names no recipient, as failures
+    without an address: its failure replies, or the cause its wording states."""
+    alone = _without_recipients("message", [message], "", lang, False)
+    out = [replace(f, message=index) for f in alone.failures]
+    for reply in alone.replies:
+        klass = reply_class(reply.code, reply.enhanced)
+        if klass in (4, 5):
+            out.append(RecipientFailure(
+                recipient=reply.recipient, original_recipient=None,
+                action="delayed" if klass == 4 else "failed", status=reply.enhanced,
+                code=reply.code, text=reply.text, remote_mta=None, reporting_mta=None,
+                evidence="human", stage=reply.stage, annotation=reply.annotation,
+                message=index))
+    return out
 
 
 def _pasted_report(text: str) -> MessageText | None:

@@ -7,11 +7,13 @@ text, without headers or MIME. Every dev file of the bounce corpus
 (tests/bounces/, never the held-out ones) is put in those forms and must get
 each recipient right wherever the file itself does. Unit tests below pin the
 pieces: taking quotes off, reading text followed by DSN fields, DSN fields
-whose blank lines were lost, a reply code glued to an address.
+whose blank lines were lost, a reply code glued to an address. Pairs of dev
+messages saved in one mbox must each explain as they do alone.
 """
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -61,6 +63,52 @@ def test_a_pasted_form_explains_as_the_file_does(form) -> None:  # type: ignore[
         if any(b and not g for b, g in zip(base, got, strict=True)):
             worse.append(f"{path.name}: {sum(got)}/{len(got)}, the file {sum(base)}/{len(base)}")
     assert not worse, "\n".join(worse)
+
+
+MBOX_FROM = b"From MAILER-DAEMON Fri Dec  4 10:00:00 2026\n"
+MBOX_PAIRS = 80
+
+
+def _boxed(raw: bytes) -> bytes:
+    return raw if raw.startswith(b"From ") else MBOX_FROM + raw
+
+
+def _answers(data: bytes) -> list[tuple[str, str]]:
+    """(recipient, category) per result; replies and unnamed failures have ""."""
+    result = explain_input(data)
+    items = result.failures or result.replies
+    return sorted(((getattr(i, "recipient", None) or "").lower(), i.annotation.category)
+                  for i in items)
+
+
+@pytest.mark.skipif(not DEV, reason="no bounce corpus")
+def test_two_messages_in_one_mbox_are_explained_as_each_alone() -> None:
+    """Admins save a folder of bounces: each message must get what it gets alone,
+    also one that names no recipient beside one that does."""
+    messages = [p.read_bytes() for p, _ in DEV]
+    messages = [m for m in messages if explain_input(m).kind in ("message", "mbox")]
+    rnd = random.Random(5)
+    differ = []
+    for _ in range(MBOX_PAIRS):
+        first, second = (_boxed(m) for m in rnd.sample(messages, 2))
+        want = sorted(_answers(first) + _answers(second))
+        got = _answers(first.rstrip(b"\n") + b"\n\n" + second)
+        if got != want:
+            differ.append(f"{want} != {got}")
+    assert not differ, "\n".join(differ[:5])
+
+
+def test_an_mbox_message_without_recipients_keeps_its_replies() -> None:
+    named = next(p for p, _ in DEV if p.name == "mdaemon-no-such-user.eml").read_bytes()
+    unnamed = next(p for p, _ in DEV
+                   if p.name == "gensmtp-forwarded-sendmail-unregistered-address.eml")
+    alone = explain_input(unnamed.read_bytes())
+    assert not alone.failures and alone.replies
+    box = _boxed(named).rstrip(b"\n") + b"\n\n" + _boxed(unnamed.read_bytes())
+    failures = explain_input(box).failures
+    assert [f.message for f in failures] == [0] + [1] * len(alone.replies)
+    assert [(f.code, f.annotation.category) for f in failures[1:]] == [
+        (r.code, r.annotation.category) for r in alone.replies]
 
 
 def test_quotes_come_off_every_level() -> None:
