@@ -49,6 +49,7 @@ MAX_PROSE = 1500  # characters of wording given to the classifier
 _RECIPIENT_PARAGRAPH = re.compile(r"(?m)^<[^<>\s@]{1,64}@[^<>\s]{1,254}>:(?: (?:host |\S)|$)")
 MAX_PARAGRAPH_SCAN = 64 * 1024
 # Where the delivery-status fields of a report pasted as text begin.
+_PROSE_WORD = re.compile(r"[^\W\d_]{3,}")
 _DSN_START = re.compile(r"(?im)^(?:reporting-mta|final-recipient|original-recipient):")
 _FINAL_RECIPIENT = re.compile(r"(?im)^final-recipient:")
 
@@ -185,15 +186,42 @@ def _cause(diagnostic: str, status: str | None, own: str, common: str, delayed: 
         found = ((find_enhanced(diagnostic) if _class_only(status) else None) or status
                  or find_enhanced(text))
         evidence = "dsn" if status or diagnostic else "human" if found else "prose"
-        ann = _annotate(None, text, found, None, delayed, lang)
-        if found and ann.evidence.startswith("resemblance:"):
-            # Notice prose is no reply (often a greeting or a disclaimer): a
-            # status the reporting MTA wrote outranks a guess from its words.
-            ann = _annotate(None, "", found, None, delayed, lang)
+        ann = _from_prose(text, found, delayed, lang)
         causes.append(_Cause(None, text, found, None, evidence, None, ann))
         if ann.matched.startswith("pattern:"):
             return causes[-1]
     return causes[0]
+
+
+def _from_prose(prose: str, found: str | None, delayed: bool, lang: str) -> Annotation:
+    """The cause notice prose states, with `found` the status it carries.
+
+    Notice prose is no reply (often a greeting or a disclaimer), so a guess
+    from what its words resemble gives way: to a status the reporting MTA
+    wrote, and to no cause at all when the prose holds nothing but what every
+    notice says of itself ("This is an automatically generated Delivery
+    Status Notification. Delivery to the following recipients failed."): a
+    cause read from those words would be one the notice never gave.
+    """
+    ann = _annotate(None, prose, found, None, delayed, lang)
+    if ann.evidence.startswith("resemblance:") and (found or not _states_a_cause(prose)):
+        return _annotate(None, "", found, None, delayed, lang)
+    return ann
+
+
+def _states_a_cause(prose: str) -> bool:
+    """Whether prose holds a word beyond the stock words of notices (`notices.toml`).
+
+    Addresses, host names and numbers are no words here: they name the
+    recipient or the server, not what went wrong.
+    """
+    stock = frozenset(notice_words("stock_words"))
+    for token in prose[:MAX_PROSE].lower().split():
+        if "@" in token or any(ch.isdigit() for ch in token) or "." in token.strip(".,:;!?)("):
+            continue
+        if any(word not in stock for word in _PROSE_WORD.findall(token)):
+            return True
+    return False
 
 
 def _failure(address: str | None, cause: _Cause, *, original: str | None = None,
@@ -291,7 +319,7 @@ def _wording_failure(text: str, lang: str, *, titled: bool = False) -> Recipient
         return None
     delayed = any(word in prose.lower() for word in notice_words("delay_words"))
     found = find_enhanced(prose)  # qmail's "(#5.1.1)"
-    ann = _annotate(None, prose, found, None, delayed, lang)
+    ann = _from_prose(prose, found, delayed, lang)
     if not titled and not ann.matched.startswith("pattern:"):
         return None
     named = mentions(prose, set())

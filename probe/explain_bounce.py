@@ -107,7 +107,10 @@ def render_failure(item: RecipientFailure, lang: str, *, show_message: bool = Fa
     if ann.enhanced and ann.enhanced_title and ann.enhanced_title != ann.title:
         title = f"{title} [{ann.enhanced}: {ann.enhanced_title}]"
     lines.append(fill(f"=> {title}", WIDTH, "", "   "))
-    lines.append(fill(f"({lab[f'evidence_{item.evidence}']})", WIDTH, INDENT, INDENT))
+    # Prose that decided nothing beyond the class (`matched` "class:5") stated no cause.
+    no_cause = item.evidence == "prose" and ann.matched.startswith("class:")
+    note = lab["evidence_no_cause"] if no_cause else lab[f"evidence_{item.evidence}"]
+    lines.append(fill(f"({note})", WIDTH, INDENT, INDENT))
     lines.append("")
     _body(lines, ann, lang)
     return "\n".join(lines)

@@ -154,6 +154,23 @@ def test_a_failure_notice_in_words_like_known_replies_is_a_marked_guess() -> Non
     assert doc["source"].startswith("A best guess")
 
 
+def test_a_notice_whose_words_are_only_its_own_stock_states_no_cause() -> None:
+    """Exchange's readable part alone names no cause; what its stock sentences
+    resemble (most notices are unknown users) is no reason to claim one."""
+    body = ("This is an automatically generated Delivery Status Notification.\n\n"
+            "Delivery to the following recipients failed.\n\n       bob@example.org\n")
+    [doc] = json.loads(cli("--json", "-", stdin=body.encode()).stdout)
+    assert (doc["recipient"], doc["evidence"], doc["code"]) == ("bob@example.org", "prose", None)
+    assert (doc["category"], doc["matched"]) == ("other", "class:5")
+    plain = cli("-", stdin=body.encode()).stdout.decode()
+    assert "the bounce's words give no cause" in " ".join(plain.split())
+    # One word of its own is enough to read it, and a guess stays a marked guess.
+    [doc] = json.loads(cli("--json", "-", stdin=body.replace(
+        "failed.", "failed: the mailbox quux is frobnicated and its storage is exhausted."
+    ).encode()).stdout)
+    assert doc["matched"].startswith("resemblance:")
+
+
 def test_a_pasted_notice_without_headers_is_explained_too() -> None:
     """Admins paste a bounce's text without its headers: its opening says what it is."""
     text = b"This is the mail system at host mx.example.org.\n\nZzqx wibble grommet.\n"
