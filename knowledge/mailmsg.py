@@ -114,7 +114,8 @@ def _quoted_block(lines: list[bytes]) -> tuple[int, int, int]:
 
 def unquoted(data: bytes) -> bytes:
     """`data` with the "> " a mail client puts before each line it quotes
-    taken off, when one quoted block makes up at least half the lines.
+    taken off, when one quoted block makes up at least half the lines (and
+    at least MIN_QUOTED_LINES of them, unless it is the whole paste).
 
     Admins paste a bounce as it reached them: forwarded, or quoted in a
     colleague's reply, every line behind "> " below a few lines of their own.
@@ -128,7 +129,8 @@ def unquoted(data: bytes) -> bytes:
         lines = data.split(b"\n")
         filled = sum(1 for line in lines if line.strip())
         first, end, count = _quoted_block(lines)
-        if count < MIN_QUOTED_LINES or count < QUOTED_SHARE * filled:
+        # A short paste is unquoted only when it is quoted as a whole.
+        if count < QUOTED_SHARE * filled or (count < MIN_QUOTED_LINES and count < filled):
             break
         lines[first:end] = [_unquote_line(line) for line in lines[first:end]]
         data = b"\n".join(lines)
