@@ -48,8 +48,9 @@ MAX_PROSE = 1500  # characters of wording given to the classifier
 # qmail's and Yahoo's "<bob@example.org>:" on a line of its own.
 _RECIPIENT_PARAGRAPH = re.compile(r"(?m)^<[^<>\s@]{1,64}@[^<>\s]{1,254}>:(?: (?:host |\S)|$)")
 MAX_PARAGRAPH_SCAN = 64 * 1024
-# Where the delivery-status fields of a report pasted as text begin.
+# A word of notice prose, for telling stock sentences from a stated cause.
 _PROSE_WORD = re.compile(r"[^\W\d_]{3,}")
+# Where the delivery-status fields of a report pasted as text begin.
 _DSN_START = re.compile(r"(?im)^(?:reporting-mta|final-recipient|original-recipient):")
 _FINAL_RECIPIENT = re.compile(r"(?im)^final-recipient:")
 
