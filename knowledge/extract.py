@@ -64,6 +64,8 @@ _PYTHON_TUPLE = re.compile(
 # reject: RCPT from x[ip]: 554 ...".
 _VOUCHING_LEADIN = re.compile(
     r"smtp error from remote (?:mail )?server|\breject: [a-z-]{3,14} from ", re.I)
+# Lead-ins that start a reply of their own even inside another's folded lines.
+_NEW_REPLY_LEADIN = re.compile(r"\b(?:said|was|returned)\b|smtp error from remote", re.I)
 # Postfix's smtpd ends a logged rejection with the envelope, not the reply's
 # words: "reject: RCPT from x[ip]: 554 ...; from=<a> to=<b> proto=ESMTP helo=<h>".
 _SMTPD_ENVELOPE = "; from=<"
@@ -353,6 +355,19 @@ def _continues(line: str) -> bool:
         ("---", "===", "***", "___", "->", "<-", "<~", "~>", "**>", "<**"))
 
 
+def _inside_fold(current: _Found | None, line: str, before: str) -> bool:
+    """Whether a code inside an indented line is the words of the reply it folds.
+
+    Postfix folds a quoted reply over indented lines up to its "(in reply to
+    ... command)": "said: 450 Temporary denial of\n    connection (450) for
+    Zombie matches (ERS) (in reply to RCPT TO command)". The "(450)" there is
+    no new reply; a line that starts with a code, or one that says "said:"
+    again, still is.
+    """
+    return (current is not None and current.unfinished > 0 and line[:1].isspace()
+            and bool(before.strip()) and not _NEW_REPLY_LEADIN.search(before))
+
+
 def find_replies(text: str) -> list[_Found]:
     """Every reply in `text`, multiline replies and folded lines joined.
 
@@ -366,6 +381,8 @@ def find_replies(text: str) -> list[_Found]:
     for line_no, raw in enumerate(text.splitlines()):
         line = raw[:MAX_LINE].rstrip("\r")
         hit = _match_line(line)
+        if hit is not None and _inside_fold(current, line, hit[3]):
+            hit = None
         if hit is not None:
             code, sep, rest, before, lead = hit
             rest = _without_code_markers(rest, code, sep == "-")  # "said: 550-a 550-b 550 c"
