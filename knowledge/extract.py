@@ -61,9 +61,13 @@ _PYTHON_TUPLE = re.compile(
     r"\((?P<code>[2-5][0-5]\d), b?(?:'(?P<sq>(?:[^'\\]|\\.)*)|\"(?P<dq>(?:[^\"\\]|\\.)*))")
 # Lead-ins that vouch for a reply as "said" does: Exim's "SMTP error from
 # remote mail server after RCPT TO:<x>: 451 ...", Postfix smtpd's "NOQUEUE:
-# reject: RCPT from x[ip]: 554 ...".
+# reject: RCPT from x[ip]: 554 ...", Domino's "SMTP Protocol Returned a
+# Permanent Error 550 ...". A session transcript's server arrow vouches too
+# (`_match_line`).
 _VOUCHING_LEADIN = re.compile(
-    r"smtp error from remote (?:mail )?server|\breject: [a-z-]{3,14} from ", re.I)
+    r"smtp error from remote (?:mail )?server|\breject: [a-z-]{3,14} from "
+    r"|smtp protocol returned a (?:permanent|temporary)\b", re.I)
+_PHASE_TAGS = (("[rcpt_to]", "rcpt"), ("[mail_from]", "mail"))
 # Lead-ins that start a reply of their own even inside another's folded lines.
 _NEW_REPLY_LEADIN = re.compile(r"\b(?:said|was|returned)\b|smtp error from remote", re.I)
 # Postfix's smtpd ends a logged rejection with the envelope, not the reply's
@@ -213,7 +217,9 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     # closing "##" an enhanced code must follow: a "#500" elsewhere is a ticket
     # or an order number.
     exchange_quote = m["mark"] == "#" and rest.rstrip().endswith("##")
-    vouched = ((said or "").lower() == "said" or exchange_quote
+    # The arrow a transcript puts before what the server said ("10:00:01 <-- 417").
+    server_arrow = (m["mark"] or "").startswith("<-")
+    vouched = ((said or "").lower() == "said" or exchange_quote or server_arrow
                or bool(_VOUCHING_LEADIN.search(line[: m.start()])))
     if m["mark"] == "#" and parse_enhanced(rest) is None and not exchange_quote:
         return None
@@ -420,7 +426,7 @@ def find_replies(text: str) -> list[_Found]:
     if not found and enhanced_only is not None:
         found = [enhanced_only]
     for item in found:
-        item.stage = _stage_of(item)
+        item.stage = _phase_tagged(item) or _stage_of(item)
         if item.lines[-1].rstrip().endswith("##"):  # Exchange closes a quoted reply with "##"
             item.lines[-1] = item.lines[-1].rstrip()[:-2].rstrip()
         if item.stage is not None:
@@ -430,6 +436,22 @@ def find_replies(text: str) -> list[_Found]:
             # classifier: they are all that tells a content rejection.
             item.lines[-1] = _without_in_reply_to(item.lines[-1], ("(in reply to",)).rstrip()
     return _dedupe(found)
+
+
+def _phase_tagged(item: _Found) -> str | None:
+    """The stage a trailing phase tag names, taken off the reply's words.
+
+    Yahoo's notices end the reply they quote with the phase it answered:
+    "Remote host said: 550 5.1.1 <bob@example.org>... User Unknown [RCPT_TO]".
+    "[BODY]" stays: like "end of DATA" it names no stage of ours, and it is
+    all that tells a content rejection.
+    """
+    last = item.lines[-1].rstrip()
+    for tag, stage in _PHASE_TAGS:
+        if last[-len(tag):].lower() == tag:
+            item.lines[-1] = last[: -len(tag)].rstrip()
+            return stage
+    return None
 
 
 _TWIN_DISTANCE = 30  # lines; a DSN repeats its reply within one message

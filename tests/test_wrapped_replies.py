@@ -3,8 +3,9 @@
 Every failure reply of the labelled corpus is put into the forms an admin
 pastes it in - a Postfix DSN (the notice's folded "host ... said:" paragraph
 and the delivery-status fields), a Postfix delivery log line, the notices of
-Exim, Sendmail, qmail, Exchange and Gmail, Postfix's and Exim's delay warnings
-(temporary replies only), Exim's log, the receiving Postfix's
+Exim, Sendmail, qmail, Exchange, Gmail, Domino, Yahoo, Courier and MDaemon,
+the delay warnings of Postfix, Exim and Sendmail (temporary replies only),
+Exim's log, the receiving Postfix's
 "NOQUEUE: reject:" line, a swaks or telnet session, and what developers paste:
 a Python smtplib traceback, a Nodemailer error, PHPMailer's debug output, a
 reply in quotes - and `probe explain` must find it
@@ -224,6 +225,102 @@ remains undelivered.
 """
 
 
+def domino_notice(code: int, lines: list[str]) -> str:
+    """Domino: the remote reply after "SMTP Protocol Returned a Permanent Error"."""
+    reason = "Error transferring to mx.example.org; SMTP Protocol Returned a Permanent Error"
+    return f"""From: Postmaster@example.com
+Subject: DELIVERY FAILURE: Error transferring to mx.example.org
+To: alice@example.com
+
+Your message
+
+  Subject: hello
+
+was not delivered to:
+
+  {RCPT}
+
+because:
+
+  {reason} {_joined(code, lines)}
+"""
+
+
+def yahoo_notice(code: int, lines: list[str]) -> str:
+    """Yahoo: "Remote host said:" and the phase the reply answered, "[RCPT_TO]"."""
+    return f"""From: MAILER-DAEMON@yahoo.com
+Subject: Failure Notice
+To: alice@example.com
+
+Sorry, we were unable to deliver your message to the following address.
+
+<{RCPT}>:
+Remote host said: {_joined(code, lines)} [RCPT_TO]
+
+--- Below this line is a copy of the message.
+"""
+
+
+def courier_notice(code: int, lines: list[str]) -> str:
+    """Courier: the session's ">>> RCPT TO:" and "<<< 550 ..." lines."""
+    transcript = "\n".join([*(f"<<< {code}-{line}" for line in lines[:-1]),
+                            f"<<< {code} {lines[-1]}"])
+    return f"""From: Courier mail server at mx.example.com <@>
+Subject: NOTICE: mail delivery status.
+To: alice@example.com
+
+This is a delivery status notification from mx.example.com,
+running the Courier mail server, version 1.1.
+
+Your message to the following recipients cannot be delivered:
+
+<{RCPT}>:
+    mx.example.org [192.0.2.7]:
+>>> RCPT TO:<{RCPT}>
+{transcript}
+"""
+
+
+def mdaemon_notice(code: int, lines: list[str]) -> str:
+    """MDaemon: a time-stamped session transcript, the server's lines behind "<--"."""
+    stamp = " Fri 2026-12-04 10:00:01:"
+    replies = "\n".join([*(f"{stamp} <-- {code}-{line}" for line in lines[:-1]),
+                         f"{stamp} <-- {code} {lines[-1]}"])
+    return f"""From: MDaemon@mx.example.com
+Subject: Permanent Delivery Failure
+To: alice@example.com
+
+The attached message had PERMANENT fatal delivery errors!
+
+--- Session Transcript ---
+{stamp} --> RCPT To:<{RCPT}>
+{replies}
+--- End Transcript ---
+"""
+
+
+def sendmail_delay(code: int, lines: list[str]) -> str:
+    """Sendmail's delay warning: the transcript and the "Deferred:" line."""
+    transcript = "\n".join([*(f"<<< {code}-{line}" for line in lines[:-1]),
+                            f"<<< {code} {lines[-1]}"])
+    return f"""From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.com>
+Subject: Warning: could not send message for past 4 hours
+To: alice@example.com
+
+    **********************************************
+    **      THIS IS A WARNING MESSAGE ONLY      **
+    **  YOU DO NOT NEED TO RESEND YOUR MESSAGE  **
+    **********************************************
+
+   ----- Transcript of session follows -----
+... while talking to mx.example.org.:
+>>> RCPT To:<{RCPT}>
+{transcript}
+<{RCPT}>... Deferred: {code} {lines[-1]}
+Warning: message still undelivered after 4 hours
+"""
+
+
 def exchange_hash_ndr(code: int, lines: list[str]) -> str:
     """Exchange 2010 and later: the remote reply between "#" and "##"."""
     return exchange_ndr(code, lines).replace(
@@ -314,6 +411,9 @@ FORMS = {"postfix_dsn": (postfix_dsn, "rcpt"), "exim_notice": (exim_notice, "rcp
          "qmail_notice": (qmail_notice, "rcpt"), "exchange_ndr": (exchange_ndr, None),
          "exchange_hash_ndr": (exchange_hash_ndr, None),
          "postfix_delay": (postfix_delay, "rcpt"), "exim_delay": (exim_delay, "rcpt"),
+         "sendmail_delay": (sendmail_delay, "rcpt"), "domino_notice": (domino_notice, None),
+         "yahoo_notice": (yahoo_notice, "rcpt"), "courier_notice": (courier_notice, "rcpt"),
+         "mdaemon_notice": (mdaemon_notice, None),
          "exchange_2003_ndr": (exchange_2003_ndr, None),
          "gmail_notice": (gmail_notice, None), "exim_log": (exim_log, "rcpt"),
          "postfix_reject": (postfix_reject, "rcpt"), "swaks_session": (swaks_session, "rcpt"),
@@ -326,7 +426,7 @@ FORMS = {"postfix_dsn": (postfix_dsn, "rcpt"), "exim_notice": (exim_notice, "rcp
 NOT_VOUCHED = {"swaks_session", "telnet_session", "quoted_line", "python_smtplib",
                "nodemailer_error", "phpmailer_debug"}
 # A delay warning quotes temporary replies only.
-DELAYS = {"postfix_delay", "exim_delay"}
+DELAYS = {"postfix_delay", "exim_delay", "sendmail_delay"}
 
 
 def _categories(data: str) -> list[tuple[str, int | None]]:
