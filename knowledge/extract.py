@@ -93,11 +93,13 @@ _STAGE_HINTS: tuple[tuple[re.Pattern[str], str | None], ...] = (
 _HINT_CONTEXT = re.compile(
     r"in reply to|after|refused to talk|greeting|connection|does not like|\breject: ", re.I)
 # The line above a reply that is the command itself: Sendmail's ">>> RCPT To:",
-# swaks' " -> RCPT TO:", a telnet session's "RCPT TO:". Only that line counts:
-# an arrow on the reply's own line ("SERVER -> CLIENT: 502 Use HELO first")
-# says nothing of the command.
+# swaks' " -> RCPT TO:", a telnet session's "RCPT TO:", and the client's line of
+# a time-stamped transcript (MDaemon's "10:00:01: --> RCPT To:", hMailServer's
+# "SENT: RCPT TO:"). Only that line counts: an arrow on the reply's own line
+# ("SERVER -> CLIENT: 502 Use HELO first") says nothing of the command.
 _COMMAND_LINE = re.compile(
-    r"\s*(?:>>>|->)?\s*(?:rcpt to|mail from|ehlo|helo|starttls|vrfy|rset)\b", re.I)
+    r"(?:^\s*|(?:>>>|->|\bsent:)\s*)(?:rcpt to|mail from|ehlo|helo|starttls|vrfy|rset)\b",
+    re.I)
 # Whom a logged reply was for, read from the text before the code: Postfix and
 # Sendmail log `to=<bob@example.com>`, Exim flags a failed or deferred address
 # with `**` or `==`, and Exim's bounces and session logs name `RCPT TO:<...>`.
@@ -130,7 +132,7 @@ def _stage_of(found: _Found) -> str | None:
     RCPT TO:<x>:" above the reply) and Postfix's wrapped notices.
     """
     hays = ((" ".join([found.before, *found.lines]), False),
-            (" ".join([found.context, *found.lines]), bool(_COMMAND_LINE.match(found.context))))
+            (" ".join([found.context, *found.lines]), bool(_COMMAND_LINE.search(found.context))))
     for hay, after_command in hays:
         # Whitespace collapsed: Postfix wraps its notices, so "refused to talk
         # to me" may be split over two lines.
@@ -236,9 +238,10 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     if (m["word"] or m["mark"]) and not vouched and f"c{code}" not in loader.codes():
         return None
     # A blank line of a multiline reply ("SERVER -> CLIENT: 550-") keeps it open.
+    before, lead = line[: m.start()], line[: m.start("code")]
+    rest = _without_wrapper_paren(lead, rest)
     if said or vouched or (sep == "-" and not rest.strip()) or _looks_like_reply_text(rest):
-        before, lead = line[: m.start()], line[: m.start("code")]
-        return int(code), sep, _without_wrapper_paren(lead, rest), before, lead
+        return int(code), sep, rest, before, lead
     return None
 
 
@@ -260,13 +263,17 @@ def _without_wrapper_paren(lead: str, rest: str) -> str:
 
     Postfix logs the reply inside one: "status=bounced (host x said: 550 ...
     (in reply to RCPT TO command))"; the last ")" is the log's, not the reply's.
-    Exchange 2003 does too: "<mx.example.net #5.0.0 smtp;550 5.1.1 <a@b>... Unknown>".
-    Later Exchange quotes it: "Remote Server returned '550 5.1.1 ...'".
+    Exchange 2003 does too: "<mx.example.net #5.0.0 smtp;550 5.1.1 <a@b>... Unknown>",
+    and hMailServer's log quotes its whole field (RECEIVED: 550 5.7.1 ...) in
+    double quotes. Later Exchange quotes it: "Remote Server returned '550 ...'".
     """
     for opening, closing in ("()", "<>"):
         if (rest.endswith(closing) and lead.count(opening) > lead.count(closing)
                 and rest.count(closing) > rest.count(opening)):
             return rest[:-1]
+    # A log that quotes its whole field: hMailServer's "RECEIVED: 550 ...".
+    if rest.endswith('"') and lead.count('"') % 2 and rest.count('"') % 2:
+        return rest[:-1]
     opened = lead.rstrip()[-1:]
     if opened in ("'", '"') and rest.rstrip().endswith(opened):
         return rest.rstrip()[:-1]

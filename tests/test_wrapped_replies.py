@@ -5,7 +5,7 @@ pastes it in - a Postfix DSN (the notice's folded "host ... said:" paragraph
 and the delivery-status fields), a Postfix delivery log line, the notices of
 Exim, Sendmail, qmail, Exchange, Gmail, Domino, Yahoo, Courier and MDaemon,
 the delay warnings of Postfix, Exim and Sendmail (temporary replies only),
-Exim's log, the receiving Postfix's
+Exim's log, hMailServer's log, the receiving Postfix's
 "NOQUEUE: reject:" line, a swaks or telnet session, and what developers paste:
 a Python smtplib traceback, a Nodemailer error, PHPMailer's debug output, a
 reply in quotes - and `probe explain` must find it
@@ -321,6 +321,14 @@ Warning: message still undelivered after 4 hours
 """
 
 
+def hmailserver_log(code: int, lines: list[str]) -> str:
+    """hMailServer's SMTP client log: tab-separated, each field in double quotes."""
+    head = '"SMTPC"\t3312\t1\t"2026-12-04 10:00:01.123"\t"192.0.2.7"\t'
+    received = [*(f"{code}-{line}" for line in lines[:-1]), f"{code} {lines[-1]}"]
+    return "\n".join([f'{head}"SENT: RCPT TO:<{RCPT}>"',
+                      *(f'{head}"RECEIVED: {reply}"' for reply in received)]) + "\n"
+
+
 def exchange_hash_ndr(code: int, lines: list[str]) -> str:
     """Exchange 2010 and later: the remote reply between "#" and "##"."""
     return exchange_ndr(code, lines).replace(
@@ -413,7 +421,7 @@ FORMS = {"postfix_dsn": (postfix_dsn, "rcpt"), "exim_notice": (exim_notice, "rcp
          "postfix_delay": (postfix_delay, "rcpt"), "exim_delay": (exim_delay, "rcpt"),
          "sendmail_delay": (sendmail_delay, "rcpt"), "domino_notice": (domino_notice, None),
          "yahoo_notice": (yahoo_notice, "rcpt"), "courier_notice": (courier_notice, "rcpt"),
-         "mdaemon_notice": (mdaemon_notice, None),
+         "mdaemon_notice": (mdaemon_notice, "rcpt"), "hmailserver_log": (hmailserver_log, "rcpt"),
          "exchange_2003_ndr": (exchange_2003_ndr, None),
          "gmail_notice": (gmail_notice, None), "exim_log": (exim_log, "rcpt"),
          "postfix_reject": (postfix_reject, "rcpt"), "swaks_session": (swaks_session, "rcpt"),
@@ -424,7 +432,7 @@ FORMS = {"postfix_dsn": (postfix_dsn, "rcpt"), "exim_notice": (exim_notice, "rcp
 # line's start or after a lead-in that does not vouch for it ("rejected: 571"):
 # a number there is too common for that.
 NOT_VOUCHED = {"swaks_session", "telnet_session", "quoted_line", "python_smtplib",
-               "nodemailer_error", "phpmailer_debug"}
+               "nodemailer_error", "phpmailer_debug", "hmailserver_log"}
 # A delay warning quotes temporary replies only.
 DELAYS = {"postfix_delay", "exim_delay", "sendmail_delay"}
 
