@@ -43,14 +43,15 @@ _CODE_AT_START = re.compile(r"([2-5][0-5]\d)(?:([ -])(.*))?", re.DOTALL)
 # the words notices put before a code ("SMTP error 550: ...", "with code 554
 # (5.7.1) '...'", "status code 550 - ...", "failed (550) ...", "responded with
 # \"550 ...\"", "Error: [550] ..."), and a session log's arrow after a time stamp
-# ("12:00:01 <-- 550 ...", "RCPT TO:<x> -> 550 ..."). Only "said", "was" and
+# ("12:00:01 <-- 550 ...", "RCPT TO:<x> -> 550 ...", Exchange's protocol log
+# "...,192.0.2.7:25,<,550 5.1.1 ...,"). Only "said", "was" and
 # "returned" vouch for what follows; after the others the code must be followed
 # by an enhanced code or real words (`_looks_like_reply_text`). Exchange's
 # "mx.example.com #550 5.1.1 RESOLVER..." is read in `_match_line`.
 _CODE_AFTER_LEADIN = re.compile(
     r"(?:\b(?P<said>said|was|returned)\b:?"
     r"|\b(?P<word>error|code|status|reply|response|replied|responded|answered)\b(?: with)?:?"
-    r"|(?P<mark>[\[#]|<--?|<<<?|--?>|=>)|[:;(])"
+    r"|(?P<mark>[\[#]|<--?|<<<?|--?>|=>|,<,)|[:;(])"
     r"\s*[\"']?(?P<code>[2-5]\d\d)[)\]]?:?(?:(?P<sep>[ -])(?P<rest>.*))?$",
     re.IGNORECASE | re.DOTALL,
 )
@@ -95,10 +96,11 @@ _HINT_CONTEXT = re.compile(
 # The line above a reply that is the command itself: Sendmail's ">>> RCPT To:",
 # swaks' " -> RCPT TO:", a telnet session's "RCPT TO:", and the client's line of
 # a time-stamped transcript (MDaemon's "10:00:01: --> RCPT To:", hMailServer's
-# "SENT: RCPT TO:"). Only that line counts: an arrow on the reply's own line
-# ("SERVER -> CLIENT: 502 Use HELO first") says nothing of the command.
+# "SENT: RCPT TO:", the send event of Exchange's protocol log ",>,RCPT TO:").
+# Only that line counts: an arrow on the reply's own line ("SERVER -> CLIENT:
+# 502 Use HELO first") says nothing of the command.
 _COMMAND_LINE = re.compile(
-    r"(?:^\s*|(?:>>>|->|\bsent:)\s*)(?:rcpt to|mail from|ehlo|helo|starttls|vrfy|rset)\b",
+    r"(?:^\s*|(?:>>>|->|,>,|\bsent:)\s*)(?:rcpt to|mail from|ehlo|helo|starttls|vrfy|rset)\b",
     re.I)
 # Whom a logged reply was for, read from the text before the code: Postfix and
 # Sendmail log `to=<bob@example.com>`, Exim flags a failed or deferred address
@@ -219,8 +221,9 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     # closing "##" an enhanced code must follow: a "#500" elsewhere is a ticket
     # or an order number.
     exchange_quote = m["mark"] == "#" and rest.rstrip().endswith("##")
-    # The arrow a transcript puts before what the server said ("10:00:01 <-- 417").
-    server_arrow = (m["mark"] or "").startswith("<-")
+    # The arrow a transcript puts before what the server said ("10:00:01 <-- 417"),
+    # and the receive event of Exchange's protocol log (",<,550 5.1.1 ...,").
+    server_arrow = (m["mark"] or "").startswith(("<-", ",<,"))
     vouched = ((said or "").lower() == "said" or exchange_quote or server_arrow
                or bool(_VOUCHING_LEADIN.search(line[: m.start()])))
     if m["mark"] == "#" and parse_enhanced(rest) is None and not exchange_quote:
@@ -239,6 +242,8 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
         return None
     # A blank line of a multiline reply ("SERVER -> CLIENT: 550-") keeps it open.
     before, lead = line[: m.start()], line[: m.start("code")]
+    if m["mark"] == ",<,":  # the protocol log's next field, the context, is empty
+        rest = rest.rstrip().removesuffix(",")
     rest = _without_wrapper_paren(lead, rest)
     if said or vouched or (sep == "-" and not rest.strip()) or _looks_like_reply_text(rest):
         return int(code), sep, rest, before, lead

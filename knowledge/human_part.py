@@ -120,8 +120,9 @@ def _reply_start(line: str) -> int:
     pos = 0
     for word in line.split():
         pos = line.find(word, pos)
-        # Exchange: "returned '550 ...'", "host #550 5.1.1 ...", "#5.0.0 smtp;550 ..."
-        tok = word.rpartition(";")[2].lstrip("'\"([#")
+        # Exchange: "returned '550 ...'", "host #550 5.1.1 ...", "#5.0.0 smtp;550 ...",
+        # its protocol log's "192.0.2.7:25,<,550 ..."
+        tok = word.rpartition(";")[2].rpartition(",<,")[2].lstrip("'\"([#")
         if len(tok) >= 3 and tok[0] in "245" and tok[1:3].isdigit() and (
                 len(tok) == 3 or tok[3] in "-,"):  # "(550, b'5.1.1 ...')": Python's smtplib
             return pos + len(word) - len(tok)

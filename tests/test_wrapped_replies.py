@@ -5,7 +5,7 @@ pastes it in - a Postfix DSN (the notice's folded "host ... said:" paragraph
 and the delivery-status fields), a Postfix delivery log line, the notices of
 Exim, Sendmail, qmail, Exchange, Gmail, Domino, Yahoo, Courier and MDaemon,
 the delay warnings of Postfix, Exim and Sendmail (temporary replies only),
-Exim's log, hMailServer's log, the receiving Postfix's
+Exim's log, hMailServer's and Exchange's protocol logs, the receiving Postfix's
 "NOQUEUE: reject:" line, a swaks or telnet session, and what developers paste:
 a Python smtplib traceback, a Nodemailer error, PHPMailer's debug output, a
 reply in quotes - and `probe explain` must find it
@@ -329,6 +329,18 @@ def hmailserver_log(code: int, lines: list[str]) -> str:
                       *(f'{head}"RECEIVED: {reply}"' for reply in received)]) + "\n"
 
 
+def exchange_protocol_log(code: int, lines: list[str]) -> str:
+    """Exchange's SMTP send protocol log: CSV, ">" the command sent, "<" each reply line."""
+    head = "2026-12-04T10:00:01.234Z,Outbound to Internet,08D8A1B2C3D4E5F6,6,10.0.0.5:52000,"
+
+    def field(data: str) -> str:  # CSV: a field with a comma or a quote is quoted
+        return f'"{data}"' if "," in data or '"' in data else data
+
+    received = [*(f"{code}-{line}" for line in lines[:-1]), f"{code} {lines[-1]}"]
+    return "\n".join([f"{head}192.0.2.7:25,>,RCPT TO:<{RCPT}>,",
+                      *(f"{head}192.0.2.7:25,<,{field(reply)}," for reply in received)]) + "\n"
+
+
 def exchange_hash_ndr(code: int, lines: list[str]) -> str:
     """Exchange 2010 and later: the remote reply between "#" and "##"."""
     return exchange_ndr(code, lines).replace(
@@ -422,6 +434,7 @@ FORMS = {"postfix_dsn": (postfix_dsn, "rcpt"), "exim_notice": (exim_notice, "rcp
          "sendmail_delay": (sendmail_delay, "rcpt"), "domino_notice": (domino_notice, None),
          "yahoo_notice": (yahoo_notice, "rcpt"), "courier_notice": (courier_notice, "rcpt"),
          "mdaemon_notice": (mdaemon_notice, "rcpt"), "hmailserver_log": (hmailserver_log, "rcpt"),
+         "exchange_protocol_log": (exchange_protocol_log, "rcpt"),
          "exchange_2003_ndr": (exchange_2003_ndr, None),
          "gmail_notice": (gmail_notice, None), "exim_log": (exim_log, "rcpt"),
          "postfix_reject": (postfix_reject, "rcpt"), "swaks_session": (swaks_session, "rcpt"),
