@@ -44,12 +44,13 @@ _CODE_AT_START = re.compile(r"([2-5][0-5]\d)(?:([ -])(.*))?", re.DOTALL)
 # (5.7.1) '...'", "status code 550 - ...", "failed (550) ...", "responded with
 # \"550 ...\"", "Error: [550] ..."), and a session log's arrow after a time stamp
 # ("12:00:01 <-- 550 ...", "RCPT TO:<x> -> 550 ...", Exchange's protocol log
-# "...,192.0.2.7:25,<,550 5.1.1 ...,"). Only "said", "was" and
+# "...,192.0.2.7:25,<,550 5.1.1 ...,"), Exchange Online's message trace
+# ("Reason: [{LED=550 5.1.10 ...};{MSG=};..."). Only "said", "was" and
 # "returned" vouch for what follows; after the others the code must be followed
 # by an enhanced code or real words (`_looks_like_reply_text`). Exchange's
 # "mx.example.com #550 5.1.1 RESOLVER..." is read in `_match_line`.
 _CODE_AFTER_LEADIN = re.compile(
-    r"(?:\b(?P<said>said|was|returned)\b:?"
+    r"(?:\b(?P<said>said|was|returned)\b:?|\{(?P<led>led)="
     r"|\b(?P<word>error|code|status|reply|response|replied|responded|answered)\b(?: with)?:?"
     r"|(?P<mark>[\[#]|<--?|<<<?|--?>|=>|,<,)|[:;(])"
     r"\s*[\"']?(?P<code>[2-5]\d\d)[)\]]?:?(?:(?P<sep>[ -])(?P<rest>.*))?$",
@@ -220,11 +221,13 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     # as "said" does ("mx.example.net #417 DNS lookup failure ##"). Without the
     # closing "##" an enhanced code must follow: a "#500" elsewhere is a ticket
     # or an order number.
+    if m["led"]:  # Exchange Online's message trace: "{LED=550 5.1.10 ...};{MSG=};..."
+        rest = rest.partition("};")[0].removesuffix("}]").removesuffix("}")
     exchange_quote = m["mark"] == "#" and rest.rstrip().endswith("##")
     # The arrow a transcript puts before what the server said ("10:00:01 <-- 417"),
     # and the receive event of Exchange's protocol log (",<,550 5.1.1 ...,").
     server_arrow = (m["mark"] or "").startswith(("<-", ",<,"))
-    vouched = ((said or "").lower() == "said" or exchange_quote or server_arrow
+    vouched = ((said or "").lower() == "said" or bool(m["led"]) or exchange_quote or server_arrow
                or bool(_VOUCHING_LEADIN.search(line[: m.start()])))
     if m["mark"] == "#" and parse_enhanced(rest) is None and not exchange_quote:
         return None

@@ -5,7 +5,8 @@ pastes it in - a Postfix DSN (the notice's folded "host ... said:" paragraph
 and the delivery-status fields), a Postfix delivery log line, the notices of
 Exim, Sendmail, qmail, Exchange, Gmail, Domino, Yahoo, Courier and MDaemon,
 the delay warnings of Postfix, Exim and Sendmail (temporary replies only),
-Exim's log, hMailServer's and Exchange's protocol logs, the receiving Postfix's
+Exim's log, hMailServer's and Exchange's protocol logs, Exchange Online's
+message trace, the receiving Postfix's
 "NOQUEUE: reject:" line, a swaks or telnet session, and what developers paste:
 a Python smtplib traceback, a Nodemailer error, PHPMailer's debug output, a
 reply in quotes - and `probe explain` must find it
@@ -341,6 +342,12 @@ def exchange_protocol_log(code: int, lines: list[str]) -> str:
                       *(f"{head}192.0.2.7:25,<,{field(reply)}," for reply in received)]) + "\n"
 
 
+def exchange_message_trace(code: int, lines: list[str]) -> str:
+    """Exchange Online's message trace details: the last reply in its LED field."""
+    return (f"Event: Fail\nDetail: Reason: [{{LED={_joined(code, lines)}}};{{MSG=}};"
+            "{FQDN=mx.example.org};{IP=192.0.2.7};{LRT=}]\n")
+
+
 def exchange_hash_ndr(code: int, lines: list[str]) -> str:
     """Exchange 2010 and later: the remote reply between "#" and "##"."""
     return exchange_ndr(code, lines).replace(
@@ -435,6 +442,7 @@ FORMS = {"postfix_dsn": (postfix_dsn, "rcpt"), "exim_notice": (exim_notice, "rcp
          "yahoo_notice": (yahoo_notice, "rcpt"), "courier_notice": (courier_notice, "rcpt"),
          "mdaemon_notice": (mdaemon_notice, "rcpt"), "hmailserver_log": (hmailserver_log, "rcpt"),
          "exchange_protocol_log": (exchange_protocol_log, "rcpt"),
+         "exchange_message_trace": (exchange_message_trace, None),
          "exchange_2003_ndr": (exchange_2003_ndr, None),
          "gmail_notice": (gmail_notice, None), "exim_log": (exim_log, "rcpt"),
          "postfix_reject": (postfix_reject, "rcpt"), "swaks_session": (swaks_session, "rcpt"),
