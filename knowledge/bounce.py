@@ -30,6 +30,7 @@ from .dsn import DsnRecipient, field_blocks, recipients
 from .enhanced_code import find_enhanced, parse_enhanced
 from .extract import FoundReply, explain_text, failure_replies
 from .human_part import RecipientText, cut_original, mentions, recipient_texts
+from .json_paste import json_lines
 from .limits import MAX_INPUT
 from .loader import notice_words
 from .mailmsg import (
@@ -347,6 +348,7 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
         text = _decode_text(raw)
         kind = input_kind(text)
     if kind == "text":
+        text = json_lines(text) or text  # an email service's bounce event, as JSON
         report = _pasted_report(text)
         if report is not None:
             failures = explain_message(report, lang)

@@ -64,11 +64,12 @@ _PYTHON_TUPLE = re.compile(
 # Lead-ins that vouch for a reply as "said" does: Exim's "SMTP error from
 # remote mail server after RCPT TO:<x>: 451 ...", Postfix smtpd's "NOQUEUE:
 # reject: RCPT from x[ip]: 554 ...", Domino's "SMTP Protocol Returned a
-# Permanent Error 550 ...". A session transcript's server arrow vouches too
+# Permanent Error 550 ...", a DSN's "Diagnostic-Code: smtp; 550 ..." (RFC 3464:
+# an SMTP reply follows). A session transcript's server arrow vouches too
 # (`_match_line`).
 _VOUCHING_LEADIN = re.compile(
     r"smtp error from remote (?:mail )?server|\breject: [a-z-]{3,14} from "
-    r"|smtp protocol returned a (?:permanent|temporary)\b", re.I)
+    r"|smtp protocol returned a (?:permanent|temporary)\b|\bsmtp\s*$", re.I)
 _PHASE_TAGS = (("[rcpt_to]", "rcpt"), ("[mail_from]", "mail"))
 # Lead-ins that start a reply of their own even inside another's folded lines.
 _NEW_REPLY_LEADIN = re.compile(r"\b(?:said|was|returned)\b|smtp error from remote", re.I)
@@ -470,6 +471,7 @@ def _phase_tagged(item: _Found) -> str | None:
 
 
 _TWIN_DISTANCE = 30  # lines; a DSN repeats its reply within one message
+_TWIN_LOOKBACK = 8  # replies kept before this one that may be its cut-short twin
 _IN_REPLY_TO_STARTS = ("(in reply to", "(after ")
 
 
@@ -498,21 +500,47 @@ def _dedupe(found: list[_Found]) -> list[_Found]:
 
     The copies differ by Postfix's "(in reply to ... command)" suffix, so that
     is ignored; the first copy is kept and inherits a stage only the other had.
-    Only copies a few lines apart count as twins: the same rejection repeated
-    through a long log is kept, once per occurrence.
+    A copy cut short is a twin of the whole reply (Sendmail's "(reason: 554
+    first line)" above its transcript, SparkPost's "reason" beside its
+    "raw_reason"): the fuller one is kept. Only copies a few lines apart count
+    as twins: the same rejection repeated through a long log is kept, once per
+    occurrence.
     """
-    kept: list[_Found] = []
+    kept: list[tuple[str, _Found]] = []
     last: dict[tuple[int | None, str], _Found] = {}
     for item in found:
         key = (item.code, _key(item))
         twin = last.get(key)
         if twin is not None and item.line_no - twin.line_no <= _TWIN_DISTANCE:
-            if twin.stage is None:
-                twin.stage = item.stage
+            _inherit_stage(twin, item)
             continue
         last[key] = item
-        kept.append(item)
-    return kept
+        shorter = _cut_short_twin(kept, item, key[1])
+        if shorter is None:
+            kept.append((key[1], item))
+        elif shorter is not item:  # the earlier copy was the short one
+            kept = [(k, i) if i is not shorter else (key[1], item) for k, i in kept]
+            _inherit_stage(item, shorter)
+    return [item for _, item in kept]
+
+
+def _cut_short_twin(kept: list[tuple[str, _Found]], item: _Found, text: str) -> _Found | None:
+    """Among the last few replies kept, the copy cut short of `item` or of which
+    `item` is one: the shorter of the two (`item` itself when it is), else None."""
+    for old_text, old in kept[-_TWIN_LOOKBACK:]:
+        if old.code != item.code or item.line_no - old.line_no > _TWIN_DISTANCE:
+            continue
+        if text.startswith(old_text):
+            return old
+        if old_text.startswith(text):
+            _inherit_stage(old, item)
+            return item
+    return None
+
+
+def _inherit_stage(kept: _Found, dropped: _Found) -> None:
+    if kept.stage is None:
+        kept.stage = dropped.stage
 
 
 def explain_text(text: str, lang: str = "en") -> list[Explained]:

@@ -8,8 +8,9 @@ the delay warnings of Postfix, Exim and Sendmail (temporary replies only),
 Exim's log, hMailServer's and Exchange's protocol logs, Exchange Online's
 message trace, the receiving Postfix's
 "NOQUEUE: reject:" line, a swaks or telnet session, and what developers paste:
-a Python smtplib traceback, a Nodemailer error, PHPMailer's debug output, a
-reply in quotes - and `probe explain` must find it
+a Python smtplib traceback, a Nodemailer error, PHPMailer's debug output, the
+bounce events of SendGrid, Amazon SES, Mailgun and SparkPost as JSON, a reply
+in quotes - and `probe explain` must find it
 there and give it the category the classifier gives the bare reply at that
 stage. A difference means the wrapper
 changed the evidence: words of the log left in the reply ("(in reply to RCPT
@@ -31,6 +32,7 @@ without a stage.
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
@@ -348,6 +350,38 @@ def exchange_message_trace(code: int, lines: list[str]) -> str:
             "{FQDN=mx.example.org};{IP=192.0.2.7};{LRT=}]\n")
 
 
+def _event(document: object) -> str:
+    return json.dumps(document, indent=2)  # non-ASCII as \\uXXXX, as the services send it
+
+
+def sendgrid_event(code: int, lines: list[str]) -> str:
+    """SendGrid's event webhook: the reply in "reason"."""
+    return _event([{"email": RCPT, "event": "bounce", "reason": _joined(code, lines),
+                    "status": f"{code // 100}.0.0", "type": "bounce"}])
+
+
+def ses_notification(code: int, lines: list[str]) -> str:
+    """Amazon SES's bounce notification: the reply in "diagnosticCode"."""
+    return _event({"notificationType": "Bounce", "bounce": {
+        "bounceType": "Permanent", "reportingMTA": "dsn; a1-2.smtp-out.amazonses.com",
+        "bouncedRecipients": [{"emailAddress": RCPT, "action": "failed", "status": "5.0.0",
+                               "diagnosticCode": f"smtp; {_joined(code, lines)}"}]}})
+
+
+def mailgun_event(code: int, lines: list[str]) -> str:
+    """Mailgun's failed event: the reply split into "code" and "message"."""
+    return _event({"event": "failed", "recipient": RCPT, "delivery-status": {
+        "code": code, "message": _joined(code, lines)[4:], "description": "",
+        "attempt-no": 1}})
+
+
+def sparkpost_event(code: int, lines: list[str]) -> str:
+    """SparkPost's bounce event: the whole reply in "raw_reason", its start in "reason"."""
+    return _event({"msys": {"message_event": {
+        "type": "bounce", "rcpt_to": RCPT, "raw_reason": _joined(code, lines),
+        "reason": _joined(code, lines)[:60].rsplit(" ", 1)[0], "error_code": str(code)}}})
+
+
 def exchange_hash_ndr(code: int, lines: list[str]) -> str:
     """Exchange 2010 and later: the remote reply between "#" and "##"."""
     return exchange_ndr(code, lines).replace(
@@ -443,6 +477,8 @@ FORMS = {"postfix_dsn": (postfix_dsn, "rcpt"), "exim_notice": (exim_notice, "rcp
          "mdaemon_notice": (mdaemon_notice, "rcpt"), "hmailserver_log": (hmailserver_log, "rcpt"),
          "exchange_protocol_log": (exchange_protocol_log, "rcpt"),
          "exchange_message_trace": (exchange_message_trace, None),
+         "sendgrid_event": (sendgrid_event, None), "ses_notification": (ses_notification, None),
+         "mailgun_event": (mailgun_event, None), "sparkpost_event": (sparkpost_event, None),
          "exchange_2003_ndr": (exchange_2003_ndr, None),
          "gmail_notice": (gmail_notice, None), "exim_log": (exim_log, "rcpt"),
          "postfix_reject": (postfix_reject, "rcpt"), "swaks_session": (swaks_session, "rcpt"),
@@ -453,7 +489,8 @@ FORMS = {"postfix_dsn": (postfix_dsn, "rcpt"), "exim_notice": (exim_notice, "rcp
 # line's start or after a lead-in that does not vouch for it ("rejected: 571"):
 # a number there is too common for that.
 NOT_VOUCHED = {"swaks_session", "telnet_session", "quoted_line", "python_smtplib",
-               "nodemailer_error", "phpmailer_debug", "hmailserver_log"}
+               "nodemailer_error", "phpmailer_debug", "hmailserver_log", "sendgrid_event",
+               "mailgun_event", "sparkpost_event"}
 # A delay warning quotes temporary replies only.
 DELAYS = {"postfix_delay", "exim_delay", "sendmail_delay"}
 
