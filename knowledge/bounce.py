@@ -29,7 +29,7 @@ from .classifier import classify, reply_class
 from .dsn import DsnRecipient, field_blocks, recipients
 from .enhanced_code import find_enhanced, parse_enhanced
 from .extract import FoundReply, explain_text, failure_replies
-from .human_part import RecipientText, cut_original, mentions, recipient_texts
+from .human_part import RecipientText, cut_original, mentions, recipient_texts, reply_start
 from .json_paste import json_lines
 from .limits import MAX_INPUT
 from .loader import notice_words
@@ -348,6 +348,7 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
         text = _decode_text(raw)
         kind = input_kind(text)
     if kind == "text":
+        text = text.replace("\r\n", "\n")  # a paste from Windows: lines end as anywhere else
         text = json_lines(text) or text  # an email service's bounce event, as JSON
         report = _pasted_report(text)
         if report is not None:
@@ -431,10 +432,19 @@ def _fields_lost(report: MessageText, lang: str) -> list[RecipientFailure]:
 
 def _opens_like_a_notice(text: str) -> bool:
     """Whether pasted text starts the way failure notices do ("Undelivered Mail
-    Returned to Sender", "This is the mail system at host ...")."""
-    opening = " ".join(line for line in text[:2000].splitlines()[:40] if line.strip())[:300]
-    opening = opening.lower()
+    Returned to Sender", "This is the mail system at host ...").
+
+    A reply's own words are not the notice's: "451 4.0.0 Temporary message
+    delivery failure" in a queue listing does not make it a notice.
+    """
+    lines = (_before_reply(line) for line in text[:2000].splitlines()[:40])
+    opening = " ".join(line for line in lines if line.strip())[:300].lower()
     return any(words in opening for words in notice_words("openings"))
+
+
+def _before_reply(line: str) -> str:
+    start = reply_start(line)
+    return line if start < 0 else line[:start]
 
 
 def _replies_or_wording(kind: str, text: str, wording: str, lang: str, truncated: bool,

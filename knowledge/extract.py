@@ -65,11 +65,11 @@ _PYTHON_TUPLE = re.compile(
 # remote mail server after RCPT TO:<x>: 451 ...", Postfix smtpd's "NOQUEUE:
 # reject: RCPT from x[ip]: 554 ...", Domino's "SMTP Protocol Returned a
 # Permanent Error 550 ...", a DSN's "Diagnostic-Code: smtp; 550 ..." (RFC 3464:
-# an SMTP reply follows). A session transcript's server arrow vouches too
-# (`_match_line`).
+# an SMTP reply follows), Sendmail's "Deferred: 421 ..." (its queue and log). A
+# session transcript's server arrow vouches too (`_match_line`).
 _VOUCHING_LEADIN = re.compile(
     r"smtp error from remote (?:mail )?server|\breject: [a-z-]{3,14} from "
-    r"|smtp protocol returned a (?:permanent|temporary)\b|\bsmtp\s*$", re.I)
+    r"|smtp protocol returned a (?:permanent|temporary)\b|\b(?:smtp|deferred)\s*$", re.I)
 _PHASE_TAGS = (("[rcpt_to]", "rcpt"), ("[mail_from]", "mail"))
 # Lead-ins that start a reply of their own even inside another's folded lines.
 _NEW_REPLY_LEADIN = re.compile(r"\b(?:said|was|returned)\b|smtp error from remote", re.I)
@@ -124,6 +124,7 @@ class _Found:
     recipient: str | None = None  # whom the log line says the reply was for
     before: str = ""  # the text before the code on the reply's own line
     unfinished: int = 0  # unindented lines that may still continue it (`folds_to_come`)
+    closed: bool = False  # its line closed the bracket or quote it was in: no folds follow
 
 
 def _stage_of(found: _Found) -> str | None:
@@ -407,6 +408,11 @@ def find_replies(text: str) -> list[_Found]:
             hit = None
         if hit is not None:
             code, sep, rest, before, lead = hit
+            # Text after the reply on its line (a bracket's close, a log's next
+            # field) ends it: "(host x said: 450 ... (in reply to RCPT TO
+            # command))" in Postfix's queue listing, where the recipient follows
+            # on an indented line, is no reply folded over two lines.
+            closed = bool(rest.strip()) and not line.rstrip().endswith(rest.rstrip())
             rest = _without_code_markers(rest, code, sep == "-")  # "said: 550-a 550-b 550 c"
             if current is not None and current.open_multiline and current.code == code:
                 _extend(current, rest, new_line=True)
@@ -418,11 +424,11 @@ def find_replies(text: str) -> list[_Found]:
                     rest = rest[:envelope]
                 current = _Found(code, [rest[:MAX_REPLY_CHARS]], f"{previous} {before}",
                                  sep == "-", line_no=line_no, size=len(rest),
-                                 recipient=recipient, before=before)
+                                 recipient=recipient, before=before, closed=closed)
                 if sep != "-":  # a multiline reply continues with its code
                     current.unfinished = folds_to_come(lead, rest, previous)
                 found.append(current)
-        elif current is not None and _continues(line) and (
+        elif current is not None and not current.closed and _continues(line) and (
                 line[:1].isspace() or current.unfinished > 0):
             folded = _without_code_markers(line.strip(), current.code,  # a folded line
                                            current.open_multiline)

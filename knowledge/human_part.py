@@ -111,7 +111,7 @@ def _is_header_line(line: str) -> bool:
     return line.strip().lower().startswith(_HEADER_PREFIXES)
 
 
-def _reply_start(line: str) -> int:
+def reply_start(line: str) -> int:
     """Where the first reply code on the line starts ("552 Quota violation for a@b"), or -1.
 
     Addresses after it are inside a quoted reply, however long the reply runs
@@ -152,7 +152,7 @@ def mentions(text: str, exclude: set[str]) -> list[tuple[int, str]]:
     for line in text.splitlines(keepends=True):
         if not _is_header_line(line):
             folded = pending > 0 and bool(line.strip())
-            reply_at = 0 if folded else _reply_start(line)
+            reply_at = 0 if folded else reply_start(line)
             for start, _end, address in find_addresses(line):
                 low = address.lower()
                 before = line[max(0, start - 200) : start]

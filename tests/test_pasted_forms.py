@@ -1,8 +1,8 @@
 """A bounce explains the same however the admin got hold of it.
 
 Admins rarely have the raw message: they paste a bounce quoted in a
-colleague's reply (every line behind "> "), or copy what their mail client
-shows - the subject, the readable text and the delivery-status fields as
+colleague's reply (every line behind "> "), from Windows (CRLF line ends), or
+copy what their mail client shows - the subject, the readable text and the delivery-status fields as
 text, without headers or MIME. Every dev file of the bounce corpus
 (tests/bounces/, never the held-out ones) is put in those forms and must get
 each recipient right wherever the file itself does. Unit tests below pin the
@@ -40,6 +40,11 @@ def quoted(raw: bytes) -> bytes:
     return b"".join(b"> " + line for line in raw.splitlines(keepends=True))
 
 
+def crlf(raw: bytes) -> bytes:
+    """Every line ending CRLF, as a paste from Windows or a file saved there."""
+    return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
 def as_shown(raw: bytes) -> bytes | None:
     """Subject, readable text and DSN fields, as a mail client shows them."""
     if input_kind(raw.decode("utf-8", "surrogateescape")) != "message":
@@ -49,7 +54,7 @@ def as_shown(raw: bytes) -> bytes | None:
 
 
 @pytest.mark.skipif(not DEV, reason="no bounce corpus")
-@pytest.mark.parametrize("form", [quoted, as_shown], ids=["quoted", "as_shown"])
+@pytest.mark.parametrize("form", [quoted, as_shown, crlf], ids=["quoted", "as_shown", "crlf"])
 def test_a_pasted_form_explains_as_the_file_does(form) -> None:  # type: ignore[no-untyped-def]
     worse = []
     for path, meta in DEV:

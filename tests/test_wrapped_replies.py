@@ -4,7 +4,8 @@ Every failure reply of the labelled corpus is put into the forms an admin
 pastes it in - a Postfix DSN (the notice's folded "host ... said:" paragraph
 and the delivery-status fields), a Postfix delivery log line, the notices of
 Exim, Sendmail, qmail, Exchange, Gmail, Domino, Yahoo, Courier and MDaemon,
-the delay warnings of Postfix, Exim and Sendmail (temporary replies only),
+the delay warnings and queue listings of Postfix and Sendmail and Exim's
+delay warning (temporary replies only),
 Exim's log, hMailServer's and Exchange's protocol logs, Exchange Online's
 message trace, the receiving Postfix's
 "NOQUEUE: reject:" line, a swaks or telnet session, and what developers paste:
@@ -382,6 +383,24 @@ def sparkpost_event(code: int, lines: list[str]) -> str:
         "reason": _joined(code, lines)[:60].rsplit(" ", 1)[0], "error_code": str(code)}}})
 
 
+def postfix_queue(code: int, lines: list[str]) -> str:
+    """Postfix's queue listing (mailq, postqueue -p): the reason above the recipient."""
+    return ("-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n"
+            "4F2A31234       1234 Fri Dec  4 10:00:01  alice@example.com\n"
+            f"(host mx.example.org[192.0.2.7] said: {_joined(code, lines)} "
+            "(in reply to RCPT TO command))\n"
+            f"                                         {RCPT}\n\n-- 1 Kbytes in 1 Request.\n")
+
+
+def sendmail_queue(code: int, lines: list[str]) -> str:
+    """Sendmail's mailq: "(Deferred: 451 ...)" above the recipient."""
+    return ("\t\t/var/spool/mqueue (1 request)\n"
+            "-----Q-ID----- --Size-- -----Q-Time----- ------------Sender/Recipient-----------\n"
+            "1ABC012345     1234 Fri Dec  4 10:00 <alice@example.com>\n"
+            f"                 (Deferred: {_joined(code, lines)})\n"
+            f"                                         <{RCPT}>\n\t\tTotal requests: 1\n")
+
+
 def exchange_hash_ndr(code: int, lines: list[str]) -> str:
     """Exchange 2010 and later: the remote reply between "#" and "##"."""
     return exchange_ndr(code, lines).replace(
@@ -477,6 +496,7 @@ FORMS = {"postfix_dsn": (postfix_dsn, "rcpt"), "exim_notice": (exim_notice, "rcp
          "mdaemon_notice": (mdaemon_notice, "rcpt"), "hmailserver_log": (hmailserver_log, "rcpt"),
          "exchange_protocol_log": (exchange_protocol_log, "rcpt"),
          "exchange_message_trace": (exchange_message_trace, None),
+         "postfix_queue": (postfix_queue, "rcpt"), "sendmail_queue": (sendmail_queue, None),
          "sendgrid_event": (sendgrid_event, None), "ses_notification": (ses_notification, None),
          "mailgun_event": (mailgun_event, None), "sparkpost_event": (sparkpost_event, None),
          "exchange_2003_ndr": (exchange_2003_ndr, None),
@@ -491,8 +511,8 @@ FORMS = {"postfix_dsn": (postfix_dsn, "rcpt"), "exim_notice": (exim_notice, "rcp
 NOT_VOUCHED = {"swaks_session", "telnet_session", "quoted_line", "python_smtplib",
                "nodemailer_error", "phpmailer_debug", "hmailserver_log", "sendgrid_event",
                "mailgun_event", "sparkpost_event"}
-# A delay warning quotes temporary replies only.
-DELAYS = {"postfix_delay", "exim_delay", "sendmail_delay"}
+# A delay warning or a queue listing quotes temporary replies only.
+DELAYS = {"postfix_delay", "exim_delay", "sendmail_delay", "postfix_queue", "sendmail_queue"}
 
 
 def _categories(data: str) -> list[tuple[str, int | None]]:
