@@ -57,6 +57,10 @@ _CODE_AFTER_LEADIN = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _WORDS = re.compile(r"[^\W\d_]{2,}")
+# A reply whose basic code a client dropped, an enhanced code after a lead-in:
+# Thunderbird's "The mail server responded: 5.7.1 <a@b>: Relay access denied."
+_ENHANCED_AFTER_LEADIN = re.compile(
+    r"\b(?:said|responded|replied|answered|response|reply)\b:?\s*[\"']?(?=[245]\.\d)", re.I)
 # Python's smtplib quotes a reply as a tuple: "(550, b'5.1.1 <bob@example.org>:
 # Recipient address rejected: User unknown')".
 _PYTHON_TUPLE = re.compile(
@@ -229,8 +233,12 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     # The arrow a transcript puts before what the server said ("10:00:01 <-- 417"),
     # and the receive event of Exchange's protocol log (",<,550 5.1.1 ...,").
     server_arrow = (m["mark"] or "").startswith(("<-", ",<,"))
+    # Outlook's error dialog: "Server Response: '571 ...'" (its "Server Error: 550"
+    # is a field, no reply: no text follows the code).
+    server_response = ((m["word"] or "").lower() == "response"
+                       and line[: m.start()].rstrip().lower().endswith("server"))
     vouched = ((said or "").lower() == "said" or bool(m["led"]) or exchange_quote or server_arrow
-               or bool(_VOUCHING_LEADIN.search(line[: m.start()])))
+               or server_response or bool(_VOUCHING_LEADIN.search(line[: m.start()])))
     if m["mark"] == "#" and parse_enhanced(rest) is None and not exchange_quote:
         return None
     # A second digit above 5 is outside RFC 5321, yet servers send such codes
@@ -287,7 +295,18 @@ def _without_wrapper_paren(lead: str, rest: str) -> str:
     opened = lead.rstrip()[-1:]
     if opened in ("'", '"') and rest.rstrip().endswith(opened):
         return rest.rstrip()[:-1]
+    if opened in ("'", '"') and (end := rest.rfind(opened + ",")) > 0:
+        # Outlook's error dialog: "Server Response: '550 5.7.1 ...', Port: 587, ..."
+        return rest[:end]
     return rest
+
+
+def _without_client_advice(words: str) -> str:
+    """The reply without the mail client's advice after it: Thunderbird's
+    "... Relay access denied. Please check the message recipient "a@b" and
+    try again." """
+    advice = words.rfind(". Please ")
+    return words[:advice] if advice > 0 and words.rstrip().endswith("try again.") else words
 
 
 def _extend(item: _Found, text: str, *, new_line: bool) -> None:
@@ -437,8 +456,16 @@ def find_replies(text: str) -> list[_Found]:
         else:
             current = None
             bare = _strip_markers(line)
+            led = _ENHANCED_AFTER_LEADIN.search(line)
             if bare[:1] in ("2", "4", "5") and parse_enhanced(bare) is not None:
                 current = _Found(None, [bare], previous, line_no=line_no, size=len(bare))
+                found.append(current)
+            elif led is not None:
+                before = line[: led.start()]
+                words = _without_client_advice(
+                    _without_wrapper_paren(line[: led.end()], line[led.end():]))
+                current = _Found(None, [words], f"{previous} {before}", line_no=line_no,
+                                 size=len(words), before=before)
                 found.append(current)
             elif enhanced_only is None:
                 enhanced = find_enhanced(line)

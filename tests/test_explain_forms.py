@@ -158,3 +158,14 @@ def test_the_last_line_s_code_of_a_joined_multiline_reply_is_dropped() -> None:
     assert joined.text == "bob@example.org is not an active address (invalid username)"
     (single,) = explain_text("host mx.example.org[192.0.2.1] said: 554 relay said 550 to us")
     assert single.text == "relay said 550 to us"
+
+
+def test_thunderbird_s_error_keeps_the_reply_whose_basic_code_it_dropped() -> None:
+    """Thunderbird shows the reply without its basic code, then its own advice."""
+    pasted = ("An error occurred while sending mail. The mail server responded: 5.7.1 "
+              "<bob@example.org>: Relay access denied. Please check the message recipient "
+              '"bob@example.org" and try again.')
+    [reply] = explain_text(pasted)
+    assert (reply.code, reply.enhanced) == (None, "5.7.1")
+    assert reply.text == "5.7.1 <bob@example.org>: Relay access denied"
+    assert reply.annotation.category == "relay_denied"

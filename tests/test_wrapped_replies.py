@@ -9,7 +9,8 @@ delay warning (temporary replies only),
 Exim's log, hMailServer's and Exchange's protocol logs, Exchange Online's
 message trace, the receiving Postfix's
 "NOQUEUE: reject:" line, a swaks or telnet session, and what developers paste:
-a Python smtplib traceback, a Nodemailer error, PHPMailer's debug output, the
+a Python smtplib traceback, Outlook's error dialog, a Nodemailer error,
+PHPMailer's debug output, the
 bounce events of SendGrid, Amazon SES, Mailgun and SparkPost as JSON, a reply
 in quotes - and `probe explain` must find it
 there and give it the category the classifier gives the bare reply at that
@@ -472,6 +473,15 @@ def python_smtplib(code: int, lines: list[str]) -> str:
     return f"smtplib.SMTPRecipientsRefused: {{'{RCPT}': ({code}, {reply!r})}}\n"
 
 
+def outlook_dialog(code: int, lines: list[str]) -> str:
+    """Outlook's send error: the reply quoted among the dialog's other fields."""
+    return ("The message could not be sent because one of the recipients was rejected by "
+            f"the server. The rejected e-mail address was '{RCPT}'. Subject 'hello', Account: "
+            "'alice', Server: 'smtp.example.com', Protocol: SMTP, Server Response: "
+            f"'{code} {_one_line(lines)}', Port: 587, Secure(SSL): No, Server Error: {code}, "
+            "Error Number: 0x800CCC79\n")
+
+
 def nodemailer_error(code: int, lines: list[str]) -> str:
     return f"Error: Can't send mail - all recipients were rejected: {code} {_one_line(lines)}\n"
 
@@ -503,7 +513,8 @@ FORMS = {"postfix_dsn": (postfix_dsn, "rcpt"), "exim_notice": (exim_notice, "rcp
          "gmail_notice": (gmail_notice, None), "exim_log": (exim_log, "rcpt"),
          "postfix_reject": (postfix_reject, "rcpt"), "swaks_session": (swaks_session, "rcpt"),
          "telnet_session": (telnet_session, "rcpt"), "python_smtplib": (python_smtplib, None),
-         "nodemailer_error": (nodemailer_error, None), "phpmailer_debug": (phpmailer_debug, None),
+         "outlook_dialog": (outlook_dialog, None), "nodemailer_error": (nodemailer_error, None),
+         "phpmailer_debug": (phpmailer_debug, None),
          "quoted_line": (quoted_line, None)}
 # A code outside RFC 5321 ("571 ...", "460 ...") is not taken for a reply at a
 # line's start or after a lead-in that does not vouch for it ("rejected: 571"):
