@@ -58,9 +58,11 @@ _CODE_AFTER_LEADIN = re.compile(
 )
 _WORDS = re.compile(r"[^\W\d_]{2,}")
 # A reply whose basic code a client dropped, an enhanced code after a lead-in:
-# Thunderbird's "The mail server responded: 5.7.1 <a@b>: Relay access denied."
+# Thunderbird's "The mail server responded: 5.7.1 <a@b>: Relay access denied.",
+# .NET's "Mailbox unavailable. The server response was: 5.7.1 Unable to relay".
 _ENHANCED_AFTER_LEADIN = re.compile(
-    r"\b(?:said|responded|replied|answered|response|reply)\b:?\s*[\"']?(?=[245]\.\d)", re.I)
+    r"\b(?:said|responded|replied|answered|response|reply|was)\b:?\s*[\"']?"
+    r"(?=[245]\.\d{1,3}\.\d{1,3}\b)", re.I)
 # Python's smtplib quotes a reply as a tuple: "(550, b'5.1.1 <bob@example.org>:
 # Recipient address rejected: User unknown')".
 _PYTHON_TUPLE = re.compile(

@@ -169,3 +169,13 @@ def test_thunderbird_s_error_keeps_the_reply_whose_basic_code_it_dropped() -> No
     assert (reply.code, reply.enhanced) == (None, "5.7.1")
     assert reply.text == "5.7.1 <bob@example.org>: Relay access denied"
     assert reply.annotation.category == "relay_denied"
+
+
+def test_dot_net_s_smtp_exception_keeps_the_reply_without_its_basic_code() -> None:
+    pasted = ("System.Net.Mail.SmtpFailedRecipientException: Mailbox unavailable. The server "
+              "response was: 5.7.1 <bob@example.org>... Relaying denied")
+    [reply] = explain_text(pasted)
+    assert (reply.code, reply.text) == (None, "5.7.1 <bob@example.org>... Relaying denied")
+    assert reply.annotation.category == "relay_denied"
+    # A number that only looks like the start of an enhanced code is no reply.
+    assert explain_text("The rating was 4.5 stars") == []
