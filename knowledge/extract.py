@@ -550,26 +550,28 @@ def _dedupe(found: list[_Found]) -> list[_Found]:
             _inherit_stage(twin, item)
             continue
         last[key] = item
-        shorter = _cut_short_twin(kept, item, key[1])
-        if shorter is None:
+        index = _cut_short_twin(kept, item, key[1])
+        if index is None:
             kept.append((key[1], item))
-        elif shorter is not item:  # the earlier copy was the short one
-            kept = [(k, i) if i is not shorter else (key[1], item) for k, i in kept]
-            _inherit_stage(item, shorter)
+            continue
+        old_text, old = kept[index]
+        if key[1].startswith(old_text):  # the earlier copy was the one cut short
+            kept[index] = (key[1], item)
+            _inherit_stage(item, old)
+        else:
+            _inherit_stage(old, item)
     return [item for _, item in kept]
 
 
-def _cut_short_twin(kept: list[tuple[str, _Found]], item: _Found, text: str) -> _Found | None:
-    """Among the last few replies kept, the copy cut short of `item` or of which
-    `item` is one: the shorter of the two (`item` itself when it is), else None."""
-    for old_text, old in kept[-_TWIN_LOOKBACK:]:
+def _cut_short_twin(kept: list[tuple[str, _Found]], item: _Found, text: str) -> int | None:
+    """Where, among the last few replies kept, the copy is of which `item` is
+    the whole or a cut-short copy; None when there is none."""
+    for index in range(max(0, len(kept) - _TWIN_LOOKBACK), len(kept)):
+        old_text, old = kept[index]
         if old.code != item.code or item.line_no - old.line_no > _TWIN_DISTANCE:
             continue
-        if text.startswith(old_text):
-            return old
-        if old_text.startswith(text):
-            _inherit_stage(old, item)
-            return item
+        if text.startswith(old_text) or old_text.startswith(text):
+            return index
     return None
 
 
