@@ -51,12 +51,16 @@ _CODE_AT_START = re.compile(r"([2-5][0-5]\d)(?:([ -])(.*))?", re.DOTALL)
 # "mx.example.com #550 5.1.1 RESOLVER..." is read in `_match_line`.
 _CODE_AFTER_LEADIN = re.compile(
     r"(?:\b(?P<said>said|was|returned)\b:?|\{(?P<led>led)="
-    r"|\b(?P<word>error|code|status|reply|response|replied|responded|answered)\b(?: with)?:?"
+    r"|\b(?P<word>error|code|status|reply|response|replied|responded|answered|message)\b"
+    r"(?: with)?:?"
     r"|(?P<mark>[\[#]|<--?|<<<?|--?>|=>|,<,)|[:;(])"
     r"\s*[\"']?(?P<code>[2-5]\d\d)[)\]]?:?(?:(?P<sep>[ -])(?P<rest>.*))?$",
     re.IGNORECASE | re.DOTALL,
 )
 _WORDS = re.compile(r"[^\W\d_]{2,}")
+# The code a client expected, before the one it got ("Expected response code 250").
+_EXPECTED = re.compile(r"\bexpected(?: response)?\s*$", re.I)
+_MAX_EXPECTED = 3  # expected codes looked past on one line
 # A reply whose basic code a client dropped, an enhanced code after a lead-in:
 # Thunderbird's "The mail server responded: 5.7.1 <a@b>: Relay access denied.",
 # .NET's "Mailbox unavailable. The server response was: 5.7.1 Unable to relay".
@@ -215,7 +219,7 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     if t is not None:
         rest = _unescaped(t["sq"] if t["sq"] is not None else t["dq"])
         return int(t["code"]), " ", rest, line[: t.start()], line[: t.start("code")]
-    m = _CODE_AFTER_LEADIN.search(line)
+    m = _reply_after_leadin(line)
     if m is None:
         return None
     said, code = m["said"], m["code"]
@@ -235,12 +239,14 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     # The arrow a transcript puts before what the server said ("10:00:01 <-- 417"),
     # and the receive event of Exchange's protocol log (",<,550 5.1.1 ...,").
     server_arrow = (m["mark"] or "").startswith(("<-", ",<,"))
-    # Outlook's error dialog: "Server Response: '571 ...'" (its "Server Error: 550"
-    # is a field, no reply: no text follows the code).
-    server_response = ((m["word"] or "").lower() == "response"
-                       and line[: m.start()].rstrip().lower().endswith("server"))
+    # A client quoting the server: Outlook's "Server Response: '571 ...'" (its
+    # "Server Error: 550" is a field, no reply: no text follows the code), and
+    # Symfony's "... but got code \"571\", with message \"571 ...\"".
+    word, ahead = (m["word"] or "").lower(), line[: m.start()].rstrip().lower()
+    client_quote = ((word == "response" and ahead.endswith("server"))
+                    or (word == "message" and ahead.endswith("with")))
     vouched = ((said or "").lower() == "said" or bool(m["led"]) or exchange_quote or server_arrow
-               or server_response or bool(_VOUCHING_LEADIN.search(line[: m.start()])))
+               or client_quote or bool(_VOUCHING_LEADIN.search(line[: m.start()])))
     if m["mark"] == "#" and parse_enhanced(rest) is None and not exchange_quote:
         return None
     # A second digit above 5 is outside RFC 5321, yet servers send such codes
@@ -262,6 +268,23 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     rest = _without_wrapper_paren(lead, rest)
     if said or vouched or (sep == "-" and not rest.strip()) or _looks_like_reply_text(rest):
         return int(code), sep, rest, before, lead
+    return None
+
+
+def _reply_after_leadin(line: str) -> re.Match[str] | None:
+    """The first code after a lead-in that is not the code a client expected.
+
+    Swift Mailer and Symfony write "Expected response code 250 but got code
+    \"550\", with message \"550 5.1.1 ...\"": the 250 is what the client wanted,
+    the reply is the 550 after "message". A few codes are looked past at most,
+    so a line of nothing but expected codes costs a few searches, not one per code.
+    """
+    start = 0
+    for _ in range(_MAX_EXPECTED):
+        m = _CODE_AFTER_LEADIN.search(line, start)
+        if m is None or not _EXPECTED.search(line, max(0, m.start() - 20), m.start()):
+            return m
+        start = m.end("code")
     return None
 
 
@@ -295,8 +318,9 @@ def _without_wrapper_paren(lead: str, rest: str) -> str:
     if rest.endswith('"') and lead.count('"') % 2 and rest.count('"') % 2:
         return rest[:-1]
     opened = lead.rstrip()[-1:]
-    if opened in ("'", '"') and rest.rstrip().endswith(opened):
-        return rest.rstrip()[:-1]
+    if opened in ("'", '"') and rest.rstrip().rstrip(".").endswith(opened):
+        return rest.rstrip().rstrip(".")[:-1]  # Symfony: '... with message "550 ...".'
+
     if opened in ("'", '"') and (end := rest.rfind(opened + ",")) > 0:
         # Outlook's error dialog: "Server Response: '550 5.7.1 ...', Port: 587, ..."
         return rest[:end]

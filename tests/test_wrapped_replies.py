@@ -9,7 +9,8 @@ delay warning (temporary replies only),
 Exim's log, hMailServer's and Exchange's protocol logs, Exchange Online's
 message trace, the receiving Postfix's
 "NOQUEUE: reject:" line, a swaks or telnet session, and what developers paste:
-a Python smtplib traceback, Outlook's error dialog, a Nodemailer error,
+a Python smtplib traceback, Outlook's error dialog, Symfony Mailer's exception,
+a Nodemailer error,
 PHPMailer's debug output, the
 bounce events of SendGrid, Amazon SES, Mailgun and SparkPost as JSON, a reply
 in quotes - and `probe explain` must find it
@@ -473,6 +474,12 @@ def python_smtplib(code: int, lines: list[str]) -> str:
     return f"smtplib.SMTPRecipientsRefused: {{'{RCPT}': ({code}, {reply!r})}}\n"
 
 
+def symfony_mailer(code: int, lines: list[str]) -> str:
+    """Swift Mailer's and Symfony Mailer's exception, as Laravel apps log it."""
+    return (f'Expected response code "250" but got code "{code}", with message '
+            f'"{_joined(code, lines)}".\n')
+
+
 def outlook_dialog(code: int, lines: list[str]) -> str:
     """Outlook's send error: the reply quoted among the dialog's other fields."""
     return ("The message could not be sent because one of the recipients was rejected by "
@@ -514,6 +521,7 @@ FORMS = {"postfix_dsn": (postfix_dsn, "rcpt"), "exim_notice": (exim_notice, "rcp
          "postfix_reject": (postfix_reject, "rcpt"), "swaks_session": (swaks_session, "rcpt"),
          "telnet_session": (telnet_session, "rcpt"), "python_smtplib": (python_smtplib, None),
          "outlook_dialog": (outlook_dialog, None), "nodemailer_error": (nodemailer_error, None),
+         "symfony_mailer": (symfony_mailer, None),
          "phpmailer_debug": (phpmailer_debug, None),
          "quoted_line": (quoted_line, None)}
 # A code outside RFC 5321 ("571 ...", "460 ...") is not taken for a reply at a
