@@ -63,9 +63,10 @@ _EXPECTED = re.compile(r"\bexpected(?: response)?\s*$", re.I)
 _MAX_EXPECTED = 3  # expected codes looked past on one line
 # A reply whose basic code a client dropped, an enhanced code after a lead-in:
 # Thunderbird's "The mail server responded: 5.7.1 <a@b>: Relay access denied.",
-# .NET's "Mailbox unavailable. The server response was: 5.7.1 Unable to relay".
+# .NET's "Mailbox unavailable. The server response was: 5.7.1 Unable to relay",
+# MailKit's "MailKit.Net.Smtp.SmtpCommandException: 5.7.60 SMTP; Client ...".
 _ENHANCED_AFTER_LEADIN = re.compile(
-    r"\b(?:said|responded|replied|answered|response|reply|was)\b:?\s*[\"']?"
+    r"(?:\b(?:said|responded|replied|answered|response|reply|was)\b|exception):?\s*[\"']?"
     r"(?=[245]\.\d{1,3}\.\d{1,3}\b)", re.I)
 # Python's smtplib quotes a reply as a tuple: "(550, b'5.1.1 <bob@example.org>:
 # Recipient address rejected: User unknown')".
@@ -417,10 +418,14 @@ def folds_left(line: str, pending: int) -> int:
 
 
 def _continues(line: str) -> bool:
-    """An indented line continues the reply above, unless it is a separator."""
+    """An indented line continues the reply above, unless it is a separator or
+    what follows the reply an exception quotes: Java's "  nested exception is:",
+    a stack frame ("   at MailKit.Net.Smtp.SmtpClient.SendAsync(...)")."""
     stripped = line.strip()
-    return bool(stripped) and not stripped.startswith(
-        ("---", "===", "***", "___", "->", "<-", "<~", "~>", "**>", "<**"))
+    frame = stripped.startswith("at ") and "(" in stripped and "." in stripped.split(" ", 2)[1]
+    return bool(stripped) and not frame and not stripped.startswith(
+        ("---", "===", "***", "___", "->", "<-", "<~", "~>", "**>", "<**",
+         "nested exception is"))
 
 
 def _inside_fold(current: _Found | None, line: str, before: str) -> bool:

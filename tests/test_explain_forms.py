@@ -179,3 +179,19 @@ def test_dot_net_s_smtp_exception_keeps_the_reply_without_its_basic_code() -> No
     assert reply.annotation.category == "relay_denied"
     # A number that only looks like the start of an enhanced code is no reply.
     assert explain_text("The rating was 4.5 stars") == []
+
+
+def test_exceptions_quote_the_reply_and_nothing_after_it() -> None:
+    """Java's nested exception and a .NET stack frame are no folds of the reply."""
+    java = ("com.sun.mail.smtp.SMTPSendFailedException: 554 5.7.1 Message rejected as spam;\n"
+            "  nested exception is:\n\tcom.sun.mail.smtp.SMTPSenderFailedException: 554 5.7.1 "
+            "Message rejected as spam\n")
+    [reply] = explain_text(java)
+    assert (reply.code, reply.text) == (554, "5.7.1 Message rejected as spam;")
+    mailkit = ("MailKit.Net.Smtp.SmtpCommandException: 5.7.60 SMTP; Client does not have "
+               "permissions to send as this sender\n"
+               "   at MailKit.Net.Smtp.SmtpClient.SendAsync(MimeMessage message)\n")
+    [reply] = explain_text(mailkit)
+    assert reply.text == ("5.7.60 SMTP; Client does not have permissions to send as this "
+                          "sender")
+    assert reply.annotation.category == "sender_rejected"
