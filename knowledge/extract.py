@@ -58,6 +58,8 @@ _CODE_AFTER_LEADIN = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _WORDS = re.compile(r"[^\W\d_]{2,}")
+# Where a logged message's structured context starts, after its quoted text.
+_LOG_CONTEXT = re.compile(r'"\.? [\[{]')
 # The code a client expected, before the one it got ("Expected response code 250").
 _EXPECTED = re.compile(r"\bexpected(?: response)?\s*$", re.I)
 _MAX_EXPECTED = 3  # expected codes looked past on one line
@@ -319,6 +321,9 @@ def _without_wrapper_paren(lead: str, rest: str) -> str:
     if rest.endswith('"') and lead.count('"') % 2 and rest.count('"') % 2:
         return rest[:-1]
     opened = lead.rstrip()[-1:]
+    context = _LOG_CONTEXT.search(rest) if opened == '"' else None
+    if context is not None:  # Laravel: 'with message "550 ...". {"exception": ...}'
+        return rest[: context.start()]
     if opened in ("'", '"') and rest.rstrip().rstrip(".").endswith(opened):
         return rest.rstrip().rstrip(".")[:-1]  # Symfony: '... with message "550 ...".'
 

@@ -195,3 +195,14 @@ def test_exceptions_quote_the_reply_and_nothing_after_it() -> None:
     assert reply.text == ("5.7.60 SMTP; Client does not have permissions to send as this "
                           "sender")
     assert reply.annotation.category == "sender_rejected"
+
+
+def test_a_laravel_log_line_keeps_its_context_out_of_the_reply() -> None:
+    line = ('[2026-12-04 10:00:01] production.ERROR: Expected response code "250" but got '
+            'code "550", with message "550 5.7.1 Relaying denied". {"exception":"[object] '
+            '(Symfony\\\\Component\\\\Mailer\\\\Exception\\\\UnexpectedResponseException'
+            '(code: 550): Expected response code \\"250\\" but got code \\"550\\", with '
+            'message \\"550 5.7.1 Relaying denied\\". at /var/www/SmtpTransport.php:342)"}')
+    [reply] = explain_text(line)
+    assert (reply.code, reply.text) == (550, "5.7.1 Relaying denied")
+    assert reply.annotation.category == "relay_denied"
