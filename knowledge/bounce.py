@@ -29,6 +29,7 @@ from .classifier import classify, reply_class
 from .dsn import DsnRecipient, field_blocks, recipients
 from .enhanced_code import find_enhanced, parse_enhanced
 from .extract import FoundReply, explain_text, failure_replies
+from .html_text import html_to_text
 from .human_part import RecipientText, cut_original, mentions, recipient_texts, reply_start
 from .json_paste import json_lines
 from .limits import MAX_INPUT
@@ -49,6 +50,9 @@ MAX_PROSE = 1500  # characters of wording given to the classifier
 # qmail's and Yahoo's "<bob@example.org>:" on a line of its own.
 _RECIPIENT_PARAGRAPH = re.compile(r"(?m)^<[^<>\s@]{1,64}@[^<>\s]{1,254}>:(?: (?:host |\S)|$)")
 MAX_PARAGRAPH_SCAN = 64 * 1024
+# Pasted text that is HTML markup: it opens with a tag a notice's HTML part uses.
+_HTML_PASTE = re.compile(r"\s*(?:<!doctype html|<(?:html|head|body|div|p|table|span|font|br)\b)",
+                         re.I)
 # A word of notice prose, for telling stock sentences from a stated cause.
 _PROSE_WORD = re.compile(r"[^\W\d_]{3,}")
 # Where the delivery-status fields of a report pasted as text begin.
@@ -350,6 +354,8 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
     if kind == "text":
         text = text.replace("\r\n", "\n")  # a paste from Windows: lines end as anywhere else
         text = json_lines(text) or text  # an email service's bounce event, as JSON
+        if _HTML_PASTE.match(text):  # a notice's HTML source, saved or copied from a page
+            text = html_to_text(text)
         report = _pasted_report(text)
         if report is not None:
             failures = explain_message(report, lang)

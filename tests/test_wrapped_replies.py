@@ -9,7 +9,8 @@ delay warning (temporary replies only),
 Exim's log, hMailServer's and Exchange's protocol logs, Exchange Online's
 message trace, the receiving Postfix's
 "NOQUEUE: reject:" line, a swaks or telnet session, and what developers paste:
-a Python smtplib traceback, Outlook's error dialog, Symfony Mailer's exception,
+an NDR's HTML source, a Python smtplib traceback, Outlook's error dialog,
+Symfony Mailer's exception,
 a Nodemailer error,
 PHPMailer's debug output, the
 bounce events of SendGrid, Amazon SES, Mailgun and SparkPost as JSON, a reply
@@ -35,6 +36,7 @@ without a stage.
 
 from __future__ import annotations
 
+import html
 import json
 import textwrap
 
@@ -480,6 +482,17 @@ def symfony_mailer(code: int, lines: list[str]) -> str:
             f'"{_joined(code, lines)}".\n')
 
 
+def ndr_html_source(code: int, lines: list[str]) -> str:
+    """An Exchange Online NDR's HTML as pasted from a saved file or a page's source."""
+    reply = html.escape(_joined(code, lines))
+    return ("<html><head><style>p {margin:0}</style></head><body><div>"
+            f"<p><b>Your message to {RCPT} couldn&#39;t be delivered.</b></p>"
+            "<p><b>Diagnostic information for administrators:</b></p>"
+            "<p>Generating server: AM0PR01MB1234.eurprd01.prod.exchangelabs.com<br></p>"
+            f"<p>{RCPT}<br>Remote Server returned &#39;{reply}&#39;<br></p>"
+            "</div></body></html>\n")
+
+
 def outlook_dialog(code: int, lines: list[str]) -> str:
     """Outlook's send error: the reply quoted among the dialog's other fields."""
     return ("The message could not be sent because one of the recipients was rejected by "
@@ -521,7 +534,7 @@ FORMS = {"postfix_dsn": (postfix_dsn, "rcpt"), "exim_notice": (exim_notice, "rcp
          "postfix_reject": (postfix_reject, "rcpt"), "swaks_session": (swaks_session, "rcpt"),
          "telnet_session": (telnet_session, "rcpt"), "python_smtplib": (python_smtplib, None),
          "outlook_dialog": (outlook_dialog, None), "nodemailer_error": (nodemailer_error, None),
-         "symfony_mailer": (symfony_mailer, None),
+         "symfony_mailer": (symfony_mailer, None), "ndr_html_source": (ndr_html_source, None),
          "phpmailer_debug": (phpmailer_debug, None),
          "quoted_line": (quoted_line, None)}
 # A code outside RFC 5321 ("571 ...", "460 ...") is not taken for a reply at a
