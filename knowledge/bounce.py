@@ -133,16 +133,10 @@ def _remote_from(reply: FoundReply) -> str | None:
 
 
 def _best_reply(text: str) -> FoundReply | None:
-    """The first 4xx/5xx reply with a basic code in `text`, if any - or a later,
-    fuller copy of it: Sendmail names the reply's first line as the reason,
-    "(reason: 554 gmx.net Service not available)", above the transcript that
-    holds all of it ("<<< 554-... <<< 554 IP address is black listed")."""
-    replies = [r for r in failure_replies(text) if r.code is not None] if text else []
-    if not replies:
-        return None
-    first = replies[0]
-    return next((r for r in replies[1:] if r.code == first.code
-                 and len(r.text) > len(first.text) and r.text.startswith(first.text)), first)
+    """The first 4xx/5xx reply with a basic code in `text`, if any. A copy cut
+    short, as Sendmail's "(reason: 554 first line)" above the transcript that
+    holds all of it, is already one reply with the whole (`extract._dedupe`)."""
+    return next((r for r in failure_replies(text) if r.code is not None), None) if text else None
 
 
 @dataclass(frozen=True)

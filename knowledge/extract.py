@@ -74,15 +74,20 @@ _ENHANCED_AFTER_LEADIN = re.compile(
 # Recipient address rejected: User unknown')".
 _PYTHON_TUPLE = re.compile(
     r"\((?P<code>[2-5][0-5]\d), b?(?:'(?P<sq>(?:[^'\\]|\\.)*)|\"(?P<dq>(?:[^\"\\]|\\.)*))")
-# Lead-ins that vouch for a reply as "said" does: Exim's "SMTP error from
-# remote mail server after RCPT TO:<x>: 451 ...", Postfix smtpd's "NOQUEUE:
-# reject: RCPT from x[ip]: 554 ...", Domino's "SMTP Protocol Returned a
-# Permanent Error 550 ...", a DSN's "Diagnostic-Code: smtp; 550 ..." (RFC 3464:
-# an SMTP reply follows), Sendmail's "Deferred: 421 ..." (its queue and log). A
-# session transcript's server arrow vouches too (`_match_line`).
+# Lead-ins that vouch for a reply as "said" does, matched against the text
+# before the code: Exim's "SMTP error from remote mail server after RCPT TO:<x>:
+# 451 ...", Postfix smtpd's "NOQUEUE: reject: RCPT from x[ip]: 554 ...", and
+# right before the code Domino's "SMTP Protocol Returned a Permanent Error 550",
+# a DSN's "Diagnostic-Code: smtp; 550" (RFC 3464: an SMTP reply follows),
+# Sendmail's "Deferred: 421", a transcript's server arrow ("10:00:01 <-- 417",
+# Exchange's protocol log ",<,550"), Exchange Online's message trace
+# "{LED=550", and a client quoting the server: Outlook's "Server Response:
+# '571" (its "Server Error: 550" is a field, no reply: no text follows the
+# code) and Symfony's "... with message \"571".
 _VOUCHING_LEADIN = re.compile(
     r"smtp error from remote (?:mail )?server|\breject: [a-z-]{3,14} from "
-    r"|smtp protocol returned a (?:permanent|temporary)\b|\b(?:smtp|deferred)\s*$", re.I)
+    r"|(?:\bsaid:?|smtp protocol returned a (?:permanent|temporary) error|\b(?:smtp|deferred)[;:]"
+    r"|server response:?|with message|<--?|,<,|\{led=)\s*[\"']?$", re.I)
 _PHASE_TAGS = (("[rcpt_to]", "rcpt"), ("[mail_from]", "mail"))
 # Lead-ins that start a reply of their own even inside another's folded lines.
 _NEW_REPLY_LEADIN = re.compile(r"\b(?:said|was|returned)\b|smtp error from remote", re.I)
@@ -232,29 +237,20 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     if line[m.end("code") : m.end("code") + 1] == "]" and line[m.start("code") - 1 :
                                                              m.start("code")] != "[":
         return None
+    if m["led"]:  # Exchange Online's message trace: "{LED=550 5.1.10 ...};{MSG=};..."
+        rest = rest.partition("};")[0].removesuffix("}]").removesuffix("}")
     # "#550 ... ##" is how Exchange quotes a remote reply, which vouches for it
     # as "said" does ("mx.example.net #417 DNS lookup failure ##"). Without the
     # closing "##" an enhanced code must follow: a "#500" elsewhere is a ticket
     # or an order number.
-    if m["led"]:  # Exchange Online's message trace: "{LED=550 5.1.10 ...};{MSG=};..."
-        rest = rest.partition("};")[0].removesuffix("}]").removesuffix("}")
     exchange_quote = m["mark"] == "#" and rest.rstrip().endswith("##")
-    # The arrow a transcript puts before what the server said ("10:00:01 <-- 417"),
-    # and the receive event of Exchange's protocol log (",<,550 5.1.1 ...,").
-    server_arrow = (m["mark"] or "").startswith(("<-", ",<,"))
-    # A client quoting the server: Outlook's "Server Response: '571 ...'" (its
-    # "Server Error: 550" is a field, no reply: no text follows the code), and
-    # Symfony's "... but got code \"571\", with message \"571 ...\"".
-    word, ahead = (m["word"] or "").lower(), line[: m.start()].rstrip().lower()
-    client_quote = ((word == "response" and ahead.endswith("server"))
-                    or (word == "message" and ahead.endswith("with")))
-    vouched = ((said or "").lower() == "said" or bool(m["led"]) or exchange_quote or server_arrow
-               or client_quote or bool(_VOUCHING_LEADIN.search(line[: m.start()])))
     if m["mark"] == "#" and parse_enhanced(rest) is None and not exchange_quote:
         return None
+    before, lead = line[: m.start()], line[: m.start("code")]
+    vouched = exchange_quote or bool(_VOUCHING_LEADIN.search(lead))
     # A second digit above 5 is outside RFC 5321, yet servers send such codes
     # ("571 Delivery not authorized", "462 Daily send limit reached"); only a
-    # lead-in that vouches for a reply ("said:", Exim's and smtpd's) makes one
+    # lead-in that vouches for a reply (`_VOUCHING_LEADIN`, "said:") makes one
     # of them a reply ("size was 480 KB" is none).
     if code[1] > "5" and not vouched:
         return None
@@ -264,11 +260,10 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
     # "page [404] not found" are not).
     if (m["word"] or m["mark"]) and not vouched and f"c{code}" not in loader.codes():
         return None
-    # A blank line of a multiline reply ("SERVER -> CLIENT: 550-") keeps it open.
-    before, lead = line[: m.start()], line[: m.start("code")]
     if m["mark"] == ",<,":  # the protocol log's next field, the context, is empty
         rest = rest.rstrip().removesuffix(",")
     rest = _without_wrapper_paren(lead, rest)
+    # A blank line of a multiline reply ("SERVER -> CLIENT: 550-") keeps it open.
     if said or vouched or (sep == "-" and not rest.strip()) or _looks_like_reply_text(rest):
         return int(code), sep, rest, before, lead
     return None
