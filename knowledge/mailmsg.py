@@ -178,13 +178,21 @@ def _repair_header(data: bytes) -> bytes:
 
     Without this the `email` parser would end the header at such a line and
     read the real Content-Type, and with it the whole MIME structure, as body.
+    A copy with no blank line before its last line lost the one that ends
+    the header (a page that quotes a notice flush left): there the first line
+    that is no field starts the body, as a bounce always has one.
     """
     out: list[bytes] = []
     lines = data.splitlines(keepends=True)
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=0)
+    # Blank lines at the very end (an mbox's separator) end no header.
+    ends_header = any(not line.strip() for line in lines[:last])
     for i, line in enumerate(lines):
         if not line.strip():
             return b"".join(out) + b"".join(lines[i:])
         if line[:1] not in (b" ", b"\t") and _field_name(line.decode("latin-1")) is None:
+            if not ends_header:
+                return b"".join(out) + b"\n" + b"".join(lines[i:])
             line = b" " + line
         out.append(line)
     return b"".join(out)

@@ -166,6 +166,24 @@ def test_a_pasted_message_may_start_with_blank_lines() -> None:
     assert explain_input(b"\n  \n" + REPORT).kind == "message"
 
 
+def test_a_notice_copied_without_the_blank_line_after_its_header_has_a_body() -> None:
+    """A page quoting a notice flush left loses the blank line that ends the
+    header; the body then starts at the first line that is no field, while a
+    header line unfolded by the copy still counts as a header when a blank
+    line follows."""
+    flush = (b"From: postmaster@example.net\nTo: alice@example.org\n"
+             b"Subject: Undeliverable: test\nYour message did not reach the following "
+             b"recipient(s):\nbob@example.com on Mon, 17 Jan 2000 16:49:22 -0500\n"
+             b"The recipient name is ambiguous.\nAmbiguous Recipient\n\n")
+    [failure] = explain_input(flush).failures
+    assert (failure.recipient, failure.annotation.category) == ("bob@example.com", "other")
+    unfolded = (b"From: postmaster@example.net\nTo: alice@example.org\n"
+                b"Subject: Undeliverable: a subject\nthe copy unfolded\n"
+                b"Content-Type: text/plain\n\nbob@example.com: 550 5.1.1 no such user\n")
+    [failure] = explain_input(unfolded).failures
+    assert failure.recipient == "bob@example.com" and failure.code == 550
+
+
 @pytest.mark.parametrize(("text", "kind"), [
     ("451 4.7.1 try later", "text"),
     ("Nov 22 07:15:32 mx postfix/smtp[1]: 4F3: to=<b@e.com>, status=bounced (said: 550 x y)",
