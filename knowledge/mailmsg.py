@@ -212,7 +212,7 @@ def split_mbox(data: bytes) -> list[bytes]:
 
 # ---------------------------------------------------------------- reading one message
 
-def _decode(payload: bytes, charset: str | None) -> str:
+def decode_payload(payload: bytes, charset: str | None) -> str:
     """Text of a part: its charset if Python knows it, else UTF-8, never an error."""
     payload = payload[:MAX_PART]
     name = (charset or "utf-8").strip().lower()
@@ -234,7 +234,7 @@ def _part_text(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         payload = str(part.get_payload()).encode("utf-8", "replace")
-    return _decode(payload, part.get_content_charset())
+    return decode_payload(payload, part.get_content_charset())
 
 
 def _dsn_text(part: Message) -> str:
@@ -372,7 +372,7 @@ def read_message(data: bytes, max_parts: int = MAX_PARTS) -> MessageText:
     try:
         msg = email.message_from_bytes(data, policy=policy.default)
     except RecursionError:  # nesting the limit above let through: read it as text
-        return MessageText(human=[_decode(data, "utf-8")])
+        return MessageText(human=[decode_payload(data, "utf-8")])
     out = MessageText(own_addresses=own_addresses(msg), subject=_subject(msg))
     wrapped: list[Message] = []
     _walk(msg, out, wrapped, 0)

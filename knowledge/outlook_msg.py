@@ -22,6 +22,12 @@ email, so the bounce parser reads one structure whatever the file was:
 - an attached message (`__substg1.0_3701000D`) is read the same way, and a
   report found there stands for the message that forwards it.
 
+The numeric NDR properties are not read: PidTagNonDeliveryReportStatusCode
+(0x0C20) is written as 100*class+10*subject+detail by some servers and as
+the basic reply code by others, and the reason and diagnostic codes (0x0C04,
+0x0C05) are X.400 enumerations; the supplementary info beside them quotes
+the status and the reply themselves ("<mx.example.net #5.1.1 smtp;550 ...>").
+
 The file is hostile: every stream is read only when its declared size fits
 the file and a total budget, strings are cut to `MAX_STRING` and decoded with
 replacement, recipients, attachments and nesting are capped, and a file that
@@ -30,7 +36,6 @@ is no readable compound file raises `UnreadableMsg` with a one-line reason.
 
 from __future__ import annotations
 
-import codecs
 import io
 import struct
 from collections.abc import Sequence
@@ -41,7 +46,7 @@ from typing import Any
 import olefile
 
 from .html_text import html_to_text
-from .mailmsg import MAX_PART, MessageText, dsn_in_text, own_addresses
+from .mailmsg import MAX_PART, MessageText, decode_payload, dsn_in_text, own_addresses
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MAX_STRING = MAX_PART  # bytes of one property stream that are decoded
@@ -58,7 +63,8 @@ _REPORT_ACTIONS = ((".delayed.dr", "delayed"), (".relayed.dr", "relayed"),
 _SENDER_PROPS = ("0C1F", "5D01", "0065", "5D02")  # sender and sent-representing addresses
 _OLE_ERRORS = (OSError, ValueError, struct.error, IndexError, KeyError, TypeError,
                OverflowError, RecursionError, UnicodeError)
-_CODEPAGE_PROP = 0x3FFD  # PidTagMessageCodepage: the charset of 8-bit strings
+_CODEPAGE = 0x3FFD  # PidTagMessageCodepage: the charset of 8-bit strings
+_INTERNET_CODEPAGE = 0x3FDE  # PidTagInternetCodepage: the charset of the HTML body
 _PT_LONG = 0x0003
 
 
@@ -154,30 +160,26 @@ class _Reader:
         except _OLE_ERRORS:
             return None
 
-    def _codepage(self, storage: str, header: int) -> str:
-        """The Python codec of the message's 8-bit strings (PidTagMessageCodepage)."""
+    def _charsets(self, storage: str, header: int) -> tuple[str, str]:
+        """The charsets of the message's 8-bit strings (PidTagMessageCodepage)
+        and of its HTML body (PidTagInternetCodepage), as Windows code pages."""
         data = self._stream(_join(storage, "__properties_version1.0"), 64 * 1024) or b""
+        found: dict[int, str] = {}
         for offset in range(header, len(data) - 15, 16):
             tag, _, value = struct.unpack_from("<IIQ", data, offset)
-            if tag >> 16 == _CODEPAGE_PROP and tag & 0xFFFF == _PT_LONG:
-                try:
-                    return codecs.lookup(f"cp{value & 0xFFFF}").name
-                except LookupError:
-                    break
-        return "cp1252"
+            if tag & 0xFFFF == _PT_LONG and tag >> 16 in (_CODEPAGE, _INTERNET_CODEPAGE):
+                found[tag >> 16] = f"cp{value & 0xFFFF}"
+        # Without a PidTagMessageCodepage, the body's charset is the best guess.
+        strings = found.get(_CODEPAGE) or found.get(_INTERNET_CODEPAGE) or "cp1252"
+        return strings, found.get(_INTERNET_CODEPAGE, strings)
 
-    def string(self, storage: str, prop: str, codepage: str = "cp1252") -> str:
-        """A string property: UTF-16LE (001F), else 8-bit (001E) in `codepage`."""
+    def string(self, storage: str, prop: str, charset: str = "cp1252") -> str:
+        """A string property: UTF-16LE (001F), else 8-bit (001E) in `charset`."""
         data = self._stream(_join(storage, f"__substg1.0_{prop}001F"))
         if data is not None:
             return data[: len(data) // 2 * 2].decode("utf-16-le", "replace").rstrip("\x00")
         data = self._stream(_join(storage, f"__substg1.0_{prop}001E"))
-        if data is None:
-            return ""
-        try:
-            return data.decode("utf-8").rstrip("\x00")
-        except UnicodeDecodeError:
-            return data.decode(codepage, "replace").rstrip("\x00")
+        return "" if data is None else decode_payload(data, charset).rstrip("\x00")
 
     def binary(self, storage: str, prop: str) -> bytes:
         return self._stream(_join(storage, f"__substg1.0_{prop}0102")) or b""
@@ -190,13 +192,14 @@ class _Reader:
 
     def message(self, storage: str, depth: int) -> MessageText:
         """The readable content of the message stored at `storage` ("" for the file)."""
-        codepage = self._codepage(storage, 32 if not storage else 24)
+        codepage, html_charset = self._charsets(storage, 32 if not storage else 24)
         klass = self.string(storage, "001A", codepage).strip().lower()
         action = next((a for suffix, a in _REPORT_ACTIONS
                        if klass.startswith("report.") and klass.endswith(suffix)), None)
         found = _Found(MessageText(subject=self.string(storage, "0037", codepage)))
         out = found.text
-        for text in (self.string(storage, "1001", codepage), self._body(storage, codepage)):
+        for text in (self.string(storage, "1001", codepage),
+                     self._body(storage, codepage, html_charset)):
             if text.strip():
                 out.human.append(text)
         for prop in _SENDER_PROPS:
@@ -221,19 +224,14 @@ class _Reader:
         dsn_in_text(out)
         return out
 
-    def _body(self, storage: str, codepage: str) -> str:
+    def _body(self, storage: str, codepage: str, html_charset: str) -> str:
         """PidTagBody; without it PidTagHtml (binary, or a string) as plain text."""
         body = self.string(storage, "1000", codepage)
         if body.strip():
             return body
         markup = self.binary(storage, "1013")
-        if markup:
-            try:
-                html = markup.decode("utf-8")
-            except UnicodeDecodeError:
-                html = markup.decode(codepage, "replace")
-        else:
-            html = self.string(storage, "1013", codepage)
+        html = (decode_payload(markup, html_charset) if markup
+                else self.string(storage, "1013", codepage))
         return html_to_text(html) if html.strip() else ""
 
     def _recipient(self, row: str, action: str | None, out: MessageText,

@@ -28,6 +28,7 @@ MSG = Path(__file__).parent / "bounces" / "msg"
 DELAY = MSG / "exchange-delay-dsn.msg"
 FORWARD = MSG / "forwarded-exchange-delay.msg"
 NESTED = MSG / "msg-in-msg-in-msg.msg"
+CP1251 = MSG / "poi-cp1251-8bit.msg"
 DELAYED_RCPT = "Darren.vuzzo@myfloridalicence.com"
 GUARD = 20.0  # seconds: generous, a hostile file must not be slow either
 RECIP = "__recip_version1.0_#00000000"
@@ -61,7 +62,7 @@ def assert_answered(data: bytes) -> tuple[int, str, str]:
 # ---------------------------------------------------------------- the real files, by hand
 
 def test_the_magic_bytes_decide_not_the_name() -> None:
-    assert all(is_outlook_msg(p.read_bytes()) for p in (DELAY, FORWARD, NESTED))
+    assert all(is_outlook_msg(p.read_bytes()) for p in (DELAY, FORWARD, NESTED, CP1251))
     assert not is_outlook_msg(b"From: a@example.org\n\n550 5.1.1 no such user\n")
 
 
@@ -92,6 +93,14 @@ def test_the_same_notice_forwarded_keeps_its_delivery_status() -> None:
     assert "Status: 4.4.7" in msg.dsn[0]
     (failure,) = explain_input(FORWARD.read_bytes()).failures
     assert (failure.recipient, failure.status, failure.code) == (DELAYED_RCPT, "4.4.7", 400)
+
+
+def test_8bit_strings_are_read_in_the_charset_the_file_names() -> None:
+    # By hand: 001E strings, PidTagInternetCodepage 1251, no PidTagMessageCodepage.
+    msg = read_outlook_msg(CP1251.read_bytes())
+    assert msg.subject == "Subject автоматически Subject"
+    assert msg.human == ["Body автоматически Body"]
+    assert msg.dsn == []
 
 
 def test_an_ordinary_message_with_attached_messages_is_no_bounce() -> None:
