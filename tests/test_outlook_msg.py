@@ -2,8 +2,8 @@
 
 The real files are in tests/bounces/msg/ (see its README). No redistributable
 REPORT.IPM.Note.NDR file was found, so the recipient-table mapping of a
-report class is tested on a real file's streams repacked with that class
-(`tests.cfb`); every such input says so where it is built.
+report class is tested on a real file's streams repacked with that class;
+that and the other hostile inputs are built in `tests/msg_inputs.py`.
 """
 
 from __future__ import annotations
@@ -21,18 +21,25 @@ from knowledge.bounce import explain_input
 from knowledge.limits import MAX_INPUT
 from knowledge.outlook_msg import UnreadableMsg, is_outlook_msg, read_outlook_msg
 from probe.explain_cmd import explain_main
-from tests.cfb import Tree, streams_of, write_cfb
+from tests.cfb import write_cfb
+from tests.msg_inputs import (
+    DELAY,
+    DSN_ATTACH,
+    MSG,
+    as_report,
+    big_body,
+    delay_tree,
+    many_recipients,
+    nested,
+    with_props,
+)
 from tests.test_explain_bounce import cli
 
-MSG = Path(__file__).parent / "bounces" / "msg"
-DELAY = MSG / "exchange-delay-dsn.msg"
 FORWARD = MSG / "forwarded-exchange-delay.msg"
 NESTED = MSG / "msg-in-msg-in-msg.msg"
 CP1251 = MSG / "poi-cp1251-8bit.msg"
 DELAYED_RCPT = "Darren.vuzzo@myfloridalicence.com"
 GUARD = 20.0  # seconds: generous, a hostile file must not be slow either
-RECIP = "__recip_version1.0_#00000000"
-DSN_ATTACH = "__attach_version1.0_#00000000"
 
 
 def run(data: bytes, *args: str) -> tuple[int, str, str, float]:
@@ -179,18 +186,8 @@ def test_a_directory_loop() -> None:
     assert_answered(bytes(data))
 
 
-def _with(tree: Tree, **streams: bytes) -> bytes:
-    """The tree with top-level property streams replaced ("0037001F": subject)."""
-    changed = dict(tree)
-    for prop, value in streams.items():
-        changed = {k: v for k, v in changed.items() if k[0][:16] != f"__substg1.0_{prop[:4]}"}
-        changed[(f"__substg1.0_{prop}",)] = value
-    return write_cfb(changed)
-
-
 def test_a_one_megabyte_string_property_is_read_capped() -> None:
-    tree = streams_of(DELAY.read_bytes())
-    data = _with(tree, **{"1000001F": "550 5.1.1 mailbox gone ".encode("utf-16-le") * 23000})
+    data = big_body(1)
     assert len(data) > 1024 * 1024
     body = read_outlook_msg(data).human[0]
     assert len(body) <= outlook_msg.MAX_STRING // 2
@@ -199,21 +196,21 @@ def test_a_one_megabyte_string_property_is_read_capped() -> None:
 
 
 def test_invalid_utf16_is_replaced_not_fatal() -> None:
-    tree = streams_of(DELAY.read_bytes())
+    tree = delay_tree()
     lone = b"\x00\xd8" + "Undeliverable".encode("utf-16-le") + b"\x41"  # lone surrogate, odd
-    msg = read_outlook_msg(_with(tree, **{"0037001F": lone}))
+    msg = read_outlook_msg(with_props(tree, **{"0037001F": lone}))
     assert msg.subject == "\ufffdUndeliverable"
-    assert_answered(_with(tree, **{"0037001F": lone}))
+    assert_answered(with_props(tree, **{"0037001F": lone}))
 
 
 def test_escape_sequences_and_markup_from_the_file_are_sanitised() -> None:
-    tree = streams_of(DELAY.read_bytes())
+    tree = delay_tree()
     path = (DSN_ATTACH, "__substg1.0_37010102")
     dsn = tree[path]
     assert dsn is not None
     tree[path] = dsn.replace(b"400 4.4.7 Message delayed",
                              b"550 5.1.1 \x1b[2J\x1b]0;pwned\x07[bold red]gone[/] <b>x</b>")
-    data = _with(tree, **{"0037001E": b"Undeliverable \x1b[31m[link=http://x]y[/link]"})
+    data = with_props(tree, **{"0037001E": b"Undeliverable \x1b[31m[link=http://x]y[/link]"})
     code, out, _ = assert_answered(data)
     assert code == 0 and "\x1b" not in out and "\x07" not in out
     assert "[bold red]gone[/]" in out  # shown as text, never read as markup
@@ -221,22 +218,8 @@ def test_escape_sequences_and_markup_from_the_file_are_sanitised() -> None:
     assert json.loads(out)[0]["text"].startswith("5.1.1 \x1b[2J")  # JSON carries it escaped
 
 
-def _as_report(tree: Tree, klass: str) -> Tree:
-    """A real file's streams with a report class, its own subject, no body and
-    a supplementary info per recipient: NOT a real NDR (none with a licence
-    was found), a test input for the recipient-table mapping of MS-OXOMSG."""
-    dropped = ("__substg1.0_001A", "__substg1.0_0037", "__substg1.0_1000", DSN_ATTACH)
-    changed = {k: v for k, v in tree.items() if not k[0].startswith(dropped)}
-    changed[("__substg1.0_001A001F",)] = klass.encode("utf-16-le")
-    changed[("__substg1.0_0037001F",)] = "Undeliverable: RE: Bosco".encode("utf-16-le")
-    info = "<mx.example.net #5.1.1 smtp;550 5.1.1 <darlington@coab.us>: user unknown>"
-    changed[(RECIP, "__substg1.0_0C1B001F")] = info.encode("utf-16-le")
-    changed[(RECIP, "__substg1.0_0C21001F")] = b"m\0x\0.\0e\0x\0a\0m\0p\0l\0e\0.\0n\0e\0t\0"
-    return changed
-
-
 def test_a_report_class_reads_its_recipient_table_as_delivery_status() -> None:
-    data = write_cfb(_as_report(streams_of(DELAY.read_bytes()), "REPORT.IPM.Note.NDR"))
+    data = write_cfb(as_report(delay_tree(), "REPORT.IPM.Note.NDR"))
     msg = read_outlook_msg(data)
     assert "Final-Recipient: rfc822; darlington@coab.us\nAction: failed" in msg.dsn[0]
     (failure,) = explain_input(data).failures
@@ -252,44 +235,24 @@ def test_a_report_class_reads_its_recipient_table_as_delivery_status() -> None:
     ("IPM.Note", []),  # an ordinary message: its recipients are its own addressees
 ])
 def test_the_class_suffix_is_the_action(klass: str, actions: list[str]) -> None:
-    data = write_cfb(_as_report(streams_of(DELAY.read_bytes()), klass))
+    data = write_cfb(as_report(delay_tree(), klass))
     assert [f.action for f in explain_input(data).failures] == actions
 
 
 def test_recipient_rows_multiplied_are_capped() -> None:
-    tree = _as_report(streams_of(DELAY.read_bytes()), "REPORT.IPM.Note.NDR")
-    row = {k[1]: v for k, v in tree.items() if k[0] == RECIP and len(k) == 2}
-    tree = {k: v for k, v in tree.items() if k[0] != RECIP}
-    for i in range(3000):
-        for name, value in row.items():
-            if name.startswith("__substg1.0_39FE") or name.startswith("__substg1.0_3003"):
-                value = f"user{i}@example.org".encode("utf-16-le")
-                name = name[:16] + "001F"
-            tree[(f"__recip_version1.0_#{i:08X}", name)] = value
-    data = write_cfb(tree)
+    data = many_recipients(3000)
     assert len(read_outlook_msg(data).dsn[0].split("\n\n")) == outlook_msg.MAX_RECIPIENTS
     assert_answered(data)
 
 
-def _nested(tree: Tree, levels: int) -> Tree:
-    """`tree` as the attached message of `levels` messages inside each other."""
-    prefix: tuple[str, ...] = ()
-    outer: Tree = {}
-    for _ in range(levels):
-        outer[(*prefix, "__substg1.0_0037001F")] = "FW: nested".encode("utf-16-le")
-        prefix = (*prefix, "__attach_version1.0_#00000000", "__substg1.0_3701000D")
-    outer.update({(*prefix, *k): v for k, v in tree.items()})
-    return outer
-
-
 def test_a_report_attached_inside_a_few_messages_is_found() -> None:
-    data = write_cfb(_nested(streams_of(DELAY.read_bytes()), outlook_msg.MAX_DEPTH))
+    data = write_cfb(nested(delay_tree(), outlook_msg.MAX_DEPTH))
     (failure,) = explain_input(data).failures
     assert (failure.recipient, failure.status) == (DELAYED_RCPT, "4.4.7")
 
 
 def test_attached_messages_nested_deeper_than_followed() -> None:
-    data = write_cfb(_nested(streams_of(DELAY.read_bytes()), 60))
+    data = write_cfb(nested(delay_tree(), 60))
     assert read_outlook_msg(data).dsn == []
     assert_answered(data)
 
