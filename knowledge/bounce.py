@@ -335,14 +335,15 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
     likewise; replies and log excerpts give one result per reply. A message in
     which no recipient is found falls back to the reply-by-reply explanation of
     its text, so nothing with a code in it goes unanswered; text with no code
-    at all is read from its wording when that names a known cause. An Outlook
-    .msg file is told by its magic bytes and read like a message; one that
-    cannot be read raises `outlook_msg.UnreadableMsg`.
+    at all is read from its wording when that names a known cause. Bytes that
+    are an Outlook .msg file (told by its magic bytes) are read like a message
+    by their own reader; a file that cannot be read raises
+    `outlook_msg.UnreadableMsg`.
     """
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     truncated = len(raw) > MAX_INPUT
     raw = raw[:MAX_INPUT]
-    if is_outlook_msg(raw):  # an Outlook .msg file: its own reader, the same bounce parser
+    if isinstance(data, bytes) and is_outlook_msg(raw):  # a file's or stdin's bytes, not words
         if truncated:
             raise UnreadableMsg(f"Outlook .msg file larger than {MAX_INPUT // (1024 * 1024)} MiB")
         return _explain_messages("message", [read_outlook_msg(raw)], "", lang, truncated)

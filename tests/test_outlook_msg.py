@@ -12,6 +12,7 @@ import io
 import json
 import struct
 import time
+from contextlib import redirect_stderr
 from pathlib import Path
 
 import pytest
@@ -46,8 +47,6 @@ def run(data: bytes, *args: str) -> tuple[int, str, str, float]:
     """`probe explain -` in process: exit status, stdout, stderr, seconds."""
     out, err = io.StringIO(), io.StringIO()
     stdin = io.TextIOWrapper(io.BytesIO(data))
-    from contextlib import redirect_stderr
-
     start = time.perf_counter()
     with redirect_stderr(err):
         code = explain_main(["-"], as_json="--json" in args, lang="en", out=out, stdin=stdin)
@@ -144,6 +143,15 @@ def test_cli_on_a_msg_without_a_reply_quotes_no_binary() -> None:
     err = proc.stderr.decode()
     assert err.count("\n") == 1 and "no SMTP reply code found in the input" in err
     assert "\ufffd" not in err and "\\x" not in err
+
+
+def test_words_that_start_like_an_outlook_file_are_still_words() -> None:
+    word = outlook_msg.OLE_MAGIC.decode("utf-8", "surrogateescape")
+    err = io.StringIO()
+    with redirect_stderr(err):
+        code = explain_main([word], as_json=False, lang="en", out=io.StringIO(),
+                            stdin=io.StringIO())
+    assert code == 64 and err.getvalue().count("\n") == 1
 
 
 def test_cli_on_a_corrupt_msg_is_one_line_and_64(tmp_path: Path) -> None:
