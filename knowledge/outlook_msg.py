@@ -84,6 +84,10 @@ class _OleFile(olefile.OleFileIO):
     referenced twice, and finds a path by scanning each storage's children:
     both quadratic in the directory, which the file chooses (30,000 entries
     took 8 s to open). Here a set and the `kids_dict` olefile builds anyway.
+    Defects olefile calls "incorrect" are errors, not warnings: let through,
+    a stream longer than the FAT is read sector after sector round a loop in
+    the FAT (the mini stream's size is the file's word). 130 of 134 .msg
+    files of five readers' test data open (the rest are fuzzer cases).
     """
 
     def __init__(self, data: bytes) -> None:
