@@ -83,11 +83,11 @@ class RecipientFailure:
 class InputExplanation:
     """Everything explained in one input.
 
-    `kind` is "mbox", "message", "dsn" (bare DSN fields) or "text". Bounces give
-    `failures`, and so does text that is a notice's body pasted without its
-    headers when its paragraphs name every recipient; other text, and a message
-    in which no recipient could be told apart, give `replies` (the
-    reply-by-reply explanation of `explain_text`).
+    `kind` is "mbox", "message", "outlook" (an Outlook .msg file), "dsn" (bare
+    DSN fields) or "text". Bounces give `failures`, and so does text that is a
+    notice's body pasted without its headers when its paragraphs name every
+    recipient; other text, and a message in which no recipient could be told
+    apart, give `replies` (the reply-by-reply explanation of `explain_text`).
     """
 
     kind: str
@@ -346,7 +346,7 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
     if isinstance(data, bytes) and is_outlook_msg(raw):  # a file's or stdin's bytes, not words
         if truncated:
             raise UnreadableMsg(f"Outlook .msg file larger than {MAX_INPUT // (1024 * 1024)} MiB")
-        return _explain_messages("message", [read_outlook_msg(raw)], "", lang, truncated)
+        return _explain_messages("outlook", [read_outlook_msg(raw)], "", lang, truncated)
     text = _decode_text(raw)
     kind = input_kind(text)
     if kind == "text":  # a message as its MTA wrote it is never quoted; a paste may be

@@ -124,15 +124,15 @@ def explain_main(
         return ExitStatus.USAGE
     if source is not None:
         from knowledge.bounce import explain_input  # the email package: only for messages
-        from knowledge.outlook_msg import UnreadableMsg, is_outlook_msg
+        from knowledge.outlook_msg import UnreadableMsg
 
-        # An Outlook file's bytes are no words to quote back in an error.
-        text = "" if is_outlook_msg(source) else source.decode("utf-8", "surrogateescape")
         try:
             result = explain_input(source, language)
         except UnreadableMsg as exc:
             print(f"probe explain: {to_display(str(exc), limit=200)}", file=sys.stderr)
             return ExitStatus.USAGE
+        # An Outlook file's bytes are no words to quote back in an error.
+        text = "" if result.kind == "outlook" else source.decode("utf-8", "surrogateescape")
         if result.failures:
             explain_bounce.render_bounce(result, as_json=as_json, lang=language, out=out)
             return ExitStatus.OK

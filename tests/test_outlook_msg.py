@@ -114,7 +114,7 @@ def test_an_ordinary_message_with_attached_messages_is_no_bounce() -> None:
     assert msg.subject == "I have sub attachments!"
     assert msg.dsn == [] and msg.human == ["I have sub attachments!\r\n"]
     result = explain_input(NESTED.read_bytes())
-    assert result.failures == () and result.replies == ()
+    assert result.kind == "outlook" and result.failures == () and result.replies == ()
 
 
 # ---------------------------------------------------------------- the CLI
