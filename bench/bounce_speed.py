@@ -6,7 +6,9 @@ In-process (no interpreter start-up): every file of tests/bounces/ (best of N
 runs each; the slowest and the median are printed), then inputs built to be
 slow: 1 MB runs of one character as a paste and as a message body, 1 MB of
 '@', HTML with an unclosed comment, 2,000 DSN recipient blocks, an mbox of
-1,000 real bounces, an 8 MB mail log, and a 50 MB paste (read up to the cap).
+1,000 real bounces, an 8 MB mail log, and a 50 MB paste (read up to the cap);
+then the real Outlook .msg files of tests/bounces/msg and .msg files built
+from them (a 1 MiB body property, 3,000 recipient rows of a report).
 This is a benchmark: it prints numbers and asserts nothing.
 """
 
@@ -63,6 +65,14 @@ def hostile_inputs() -> list[tuple[str, bytes]]:
     ]
 
 
+def msg_inputs() -> list[tuple[str, bytes]]:
+    from tests.msg_inputs import MSG, big_body, many_recipients
+
+    real = [(f"msg: {path.name}", path.read_bytes()) for path in sorted(MSG.glob("*.msg"))]
+    return [*real, ("msg: 1 MiB body property", big_body(1)),
+            ("msg: 3,000 recipient rows of a report", many_recipients(3000))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -78,7 +88,7 @@ def main() -> None:
     for seconds, name in per_file[:3]:
         print(f"  {seconds * 1000:7.1f} ms  {name}")
     print("hostile inputs:")
-    for name, data in hostile_inputs():
+    for name, data in hostile_inputs() + msg_inputs():
         seconds = best_of(1, lambda d=data: explain_input(d))
         print(f"  {seconds * 1000:7.0f} ms  {name} ({len(data) / MB:.1f} MiB)")
 

@@ -43,6 +43,7 @@ from .mailmsg import (
     unquoted,
 )
 from .model import Annotation, Explained
+from .outlook_msg import UnreadableMsg, is_outlook_msg, read_outlook_msg
 
 MAX_PROSE = 1500  # characters of wording given to the classifier
 # A Postfix notice's paragraph for one recipient: "<bob@example.org>: host mx
@@ -82,11 +83,11 @@ class RecipientFailure:
 class InputExplanation:
     """Everything explained in one input.
 
-    `kind` is "mbox", "message", "dsn" (bare DSN fields) or "text". Bounces give
-    `failures`, and so does text that is a notice's body pasted without its
-    headers when its paragraphs name every recipient; other text, and a message
-    in which no recipient could be told apart, give `replies` (the
-    reply-by-reply explanation of `explain_text`).
+    `kind` is "mbox", "message", "outlook" (an Outlook .msg file), "dsn" (bare
+    DSN fields) or "text". Bounces give `failures`, and so does text that is a
+    notice's body pasted without its headers when its paragraphs name every
+    recipient; other text, and a message in which no recipient could be told
+    apart, give `replies` (the reply-by-reply explanation of `explain_text`).
     """
 
     kind: str
@@ -334,11 +335,18 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
     likewise; replies and log excerpts give one result per reply. A message in
     which no recipient is found falls back to the reply-by-reply explanation of
     its text, so nothing with a code in it goes unanswered; text with no code
-    at all is read from its wording when that names a known cause.
+    at all is read from its wording when that names a known cause. Bytes that
+    are an Outlook .msg file (told by its magic bytes) are read like a message
+    by their own reader; a file that cannot be read raises
+    `outlook_msg.UnreadableMsg`.
     """
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     truncated = len(raw) > MAX_INPUT
     raw = raw[:MAX_INPUT]
+    if isinstance(data, bytes) and is_outlook_msg(raw):  # a file's or stdin's bytes, not words
+        if truncated:
+            raise UnreadableMsg(f"Outlook .msg file larger than {MAX_INPUT // (1024 * 1024)} MiB")
+        return _explain_messages("outlook", [read_outlook_msg(raw)], "", lang, truncated)
     text = _decode_text(raw)
     kind = input_kind(text)
     if kind == "text":  # a message as its MTA wrote it is never quoted; a paste may be
@@ -372,6 +380,12 @@ def explain_input(data: bytes | str, lang: str = "en") -> InputExplanation:
         messages = [read_message(m, parts_per_message(len(parts))) for m in parts]
     else:
         messages = [read_message(raw)]
+    return _explain_messages(kind, messages, text, lang, truncated)
+
+
+def _explain_messages(kind: str, messages: list[MessageText], text: str, lang: str,
+                      truncated: bool) -> InputExplanation:
+    """Failed recipients of each message, else the replies or wording of all of them."""
     found = [explain_message(msg, lang, i) for i, msg in enumerate(messages)]
     if any(found):
         # A message of an mbox that names no recipient keeps the answer it

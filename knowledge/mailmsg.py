@@ -220,7 +220,7 @@ def split_mbox(data: bytes) -> list[bytes]:
 
 # ---------------------------------------------------------------- reading one message
 
-def _decode(payload: bytes, charset: str | None) -> str:
+def decode_payload(payload: bytes, charset: str | None) -> str:
     """Text of a part: its charset if Python knows it, else UTF-8, never an error."""
     payload = payload[:MAX_PART]
     name = (charset or "utf-8").strip().lower()
@@ -242,7 +242,7 @@ def _part_text(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         payload = str(part.get_payload()).encode("utf-8", "replace")
-    return _decode(payload, part.get_content_charset())
+    return decode_payload(payload, part.get_content_charset())
 
 
 def _dsn_text(part: Message) -> str:
@@ -302,7 +302,9 @@ def _walk(part: Message, out: MessageText, wrapped: list[Message], depth: int) -
         return
 
 
-def _own_addresses(msg: Message) -> set[str]:
+def own_addresses(msg: Message) -> set[str]:
+    """The lowercased addresses of a message's own header fields (From, To...):
+    the sender and addressee of a notice, never its failed recipients."""
     found: set[str] = set()
     for name, value in msg.raw_items():
         if name.lower() in _OWN_HEADERS:
@@ -378,8 +380,8 @@ def read_message(data: bytes, max_parts: int = MAX_PARTS) -> MessageText:
     try:
         msg = email.message_from_bytes(data, policy=policy.default)
     except RecursionError:  # nesting the limit above let through: read it as text
-        return MessageText(human=[_decode(data, "utf-8")])
-    out = MessageText(own_addresses=_own_addresses(msg), subject=_subject(msg))
+        return MessageText(human=[decode_payload(data, "utf-8")])
+    out = MessageText(own_addresses=own_addresses(msg), subject=_subject(msg))
     wrapped: list[Message] = []
     _walk(msg, out, wrapped, 0)
     if not out.dsn:
@@ -390,8 +392,14 @@ def read_message(data: bytes, max_parts: int = MAX_PARTS) -> MessageText:
                 out.dsn.extend(nested.dsn)
                 out.human.extend(nested.human)
                 break
+    dsn_in_text(out)
+    return out
+
+
+def dsn_in_text(out: MessageText) -> None:
+    """Without a delivery-status part, a text part that holds DSN fields (some
+    gateways write them into the notice's text) is read as one too."""
     if not out.dsn:
-        for text in out.human:  # DSN fields written into a text part
+        for text in out.human:
             if any(block.keys() & _DSN_FIELDS for block in field_blocks(text)):
                 out.dsn.append(text)
-    return out

@@ -246,7 +246,7 @@ def _run_subcommand(name: str, argv: Sequence[str], out: TextIO, stdin: TextIO) 
     if name == "explain":
         parser.add_argument("reply", nargs="+",
                             help="a code, enhanced code or reply text; a bounce file "
-                                 "(message or mbox); - reads stdin")
+                                 "(message, Outlook .msg or mbox); - reads stdin")
     else:
         parser.add_argument("a")
         parser.add_argument("b")

@@ -124,9 +124,15 @@ def explain_main(
         return ExitStatus.USAGE
     if source is not None:
         from knowledge.bounce import explain_input  # the email package: only for messages
+        from knowledge.outlook_msg import UnreadableMsg
 
-        text = source.decode("utf-8", "surrogateescape")
-        result = explain_input(source, language)
+        try:
+            result = explain_input(source, language)
+        except UnreadableMsg as exc:
+            print(f"probe explain: {to_display(str(exc), limit=200)}", file=sys.stderr)
+            return ExitStatus.USAGE
+        # An Outlook file's bytes are no words to quote back in an error.
+        text = "" if result.kind == "outlook" else source.decode("utf-8", "surrogateescape")
         if result.failures:
             explain_bounce.render_bounce(result, as_json=as_json, lang=language, out=out)
             return ExitStatus.OK
@@ -144,7 +150,8 @@ def explain_main(
     if not found:
         lab = labels(language)
         shown = to_display(text.strip(), limit=60)
-        print(f"probe explain: {lab['no_code_found']}: {shown!s}", file=sys.stderr)
+        tail = f": {shown!s}" if shown else ""
+        print(f"probe explain: {lab['no_code_found']}{tail}", file=sys.stderr)
         return ExitStatus.USAGE
     if as_json:
         docs = [explained_json(item) for item in found]
