@@ -15,6 +15,7 @@ import time
 from contextlib import redirect_stderr
 from pathlib import Path
 
+import olefile
 import pytest
 
 from knowledge import outlook_msg
@@ -269,3 +270,12 @@ def test_an_msg_larger_than_the_input_limit_is_one_line() -> None:
     data = DELAY.read_bytes()
     with pytest.raises(UnreadableMsg, match=r"larger than \d+ MiB"):
         explain_input(data + b"\0" * (MAX_INPUT + 1 - len(data)))
+
+
+def test_the_linear_lookups_still_replace_olefiles_own() -> None:
+    """`_OleFile` swaps two private olefile methods for linear ones; should a
+    new olefile rename them, the swap would stop applying without a word and
+    a file with a large directory would take seconds again."""
+    for name in ("_check_duplicate_stream", "_find"):
+        assert callable(getattr(olefile.OleFileIO, name, None)), name
+        assert getattr(outlook_msg._OleFile, name) is not getattr(olefile.OleFileIO, name)
