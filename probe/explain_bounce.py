@@ -4,7 +4,8 @@ Reading: `-` reads standard input as bytes; a single argument is a file when it
 names an existing file and is not itself a code (`451`, `5.1.1`), so a file
 called `451` never hides the code. An argument that looks like a path (it has
 a slash or a mail-file extension) but cannot be read is an error, not a reply.
-At most `knowledge.bounce.MAX_INPUT` bytes are read; more is said on stderr.
+Compressed input is unpacked (`packed_input`). At most
+`knowledge.bounce.MAX_INPUT` bytes are read; more is said on stderr.
 
 Everything from the bounce (addresses, host names, reply text) is untrusted
 and goes through `to_display` before it is printed; JSON carries it as found
@@ -23,6 +24,7 @@ from knowledge.i18n import table
 from knowledge.limits import MAX_INPUT
 
 from .explain_cmd import INDENT, WIDTH, _body, _not_code
+from .packed_input import UnreadablePacked, unpacked
 from .present.annotation import annotation_dict
 from .present.wrap import fill
 from .sanitize import to_display
@@ -44,12 +46,13 @@ def _looks_like_path(arg: str) -> bool:
 def read_source(replies: list[str], stdin: TextIO) -> bytes | None:
     """The bytes to explain as a whole, or None when the words are a reply.
 
+    Compressed bytes (a rotated log, `mail.log.2.gz`) are unpacked.
     Raises UnreadableInput for a path that cannot be read.
     """
     if replies == ["-"]:
         buffer = getattr(stdin, "buffer", None)
         if buffer is not None:
-            return bytes(buffer.read(MAX_INPUT + 1))
+            return _unpacked(bytes(buffer.read(MAX_INPUT + 1)), "standard input")
         return stdin.read(MAX_INPUT + 1).encode("utf-8", "surrogateescape")
     if len(replies) != 1 or not _not_code(replies[0]):
         return None
@@ -62,10 +65,20 @@ def read_source(replies: list[str], stdin: TextIO) -> bytes | None:
         return None
     try:
         with open(path, "rb") as handle:
-            return handle.read(MAX_INPUT + 1)
+            data = handle.read(MAX_INPUT + 1)
     except OSError as exc:
         raise UnreadableInput(
             f"cannot read {to_display(path, limit=200)}: {exc.strerror}") from None
+    return _unpacked(data, to_display(path, limit=200))
+
+
+def _unpacked(data: bytes, name: str) -> bytes:
+    """`data` unpacked when compressed; read only as far as the input limit
+    reaches (one byte more, so that a cut is noticed and said)."""
+    try:
+        return unpacked(data, MAX_INPUT + 1)
+    except UnreadablePacked as exc:
+        raise UnreadableInput(f"{name}: {exc}") from None
 
 
 def failure_json(item: RecipientFailure) -> dict[str, Any]:
@@ -116,12 +129,15 @@ def render_failure(item: RecipientFailure, lang: str, *, show_message: bool = Fa
     return "\n".join(lines)
 
 
+def say_truncated(lang: str) -> None:
+    """Say on stderr that input beyond the limit was not read, whatever it held."""
+    print(f"probe explain: {labels(lang)['truncated']} ({MAX_INPUT // (1024 * 1024)} MiB read)",
+          file=sys.stderr)
+
+
 def render_bounce(result: InputExplanation, *, as_json: bool, lang: str, out: TextIO) -> None:
     """Print the failed recipients: a JSON list, or one plain block each."""
     lab = labels(lang)
-    if result.truncated:
-        print(f"probe explain: {lab['truncated']} ({MAX_INPUT // (1024 * 1024)} MiB read)",
-              file=sys.stderr)
     if as_json:
         json.dump([failure_json(item) for item in result.failures], out, indent=2)
         out.write("\n")

@@ -131,6 +131,8 @@ def explain_main(
         except UnreadableMsg as exc:
             print(f"probe explain: {to_display(str(exc), limit=200)}", file=sys.stderr)
             return ExitStatus.USAGE
+        if result.truncated:  # a bounce or a long log alike
+            explain_bounce.say_truncated(language)
         # An Outlook file's bytes are no words to quote back in an error.
         text = "" if result.kind == "outlook" else source.decode("utf-8", "surrogateescape")
         if result.failures:
