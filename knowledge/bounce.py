@@ -125,10 +125,13 @@ def _annotate(code: int | None, text: str, status: str | None, stage: str | None
 
 
 def _remote_from(reply: FoundReply) -> str | None:
-    """"mx.example.net" from a context like "host mx.example.net[192.0.2.1] said"."""
+    """"mx.example.net" from a context like "host mx.example.net[192.0.2.1] said",
+    or Exchange's "Remote Server at mx.example.net (192.0.2.1) returned"."""
     words = reply.context.replace("[", " [").split()
     for i, word in enumerate(words[:-1]):
-        if word.lower() == "host" and "." in words[i + 1]:
+        named = word.lower() == "host" or (word.lower() == "at" and i > 0
+                                          and words[i - 1].lower() == "server")
+        if named and "." in words[i + 1]:
             return words[i + 1].strip(":,")
     return None
 
@@ -170,13 +173,16 @@ def _cause(diagnostic: str, status: str | None, own: str, common: str, delayed: 
         reply = _best_reply(text)
         if reply is None:
             continue
-        stage = reply.stage
-        if stage is None and evidence == "dsn":
+        stage, remote = reply.stage, _remote_from(reply)
+        if evidence == "dsn" and (stage is None or remote is None):
+            # The notice's text quotes the same reply with what the fields
+            # may lack: the command it answered, the host that sent it.
             twin = _best_reply(own)
-            stage = twin.stage if twin is not None else None
+            if twin is not None:
+                stage, remote = stage or twin.stage, remote or _remote_from(twin)
         found = parse_enhanced(reply.text) or status
         ann = _annotate(reply.code, reply.text, found, stage, delayed, lang)
-        return _Cause(reply.code, reply.text, found, stage, evidence, _remote_from(reply), ann)
+        return _Cause(reply.code, reply.text, found, stage, evidence, remote, ann)
     borrowed = bool(own) and _best_reply(common) is not None
     texts = [t for t in (_prose(diagnostic, own), "" if borrowed else _prose(common)) if t] or [""]
     causes = []

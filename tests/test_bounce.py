@@ -166,6 +166,17 @@ def test_a_pasted_message_may_start_with_blank_lines() -> None:
     assert explain_input(b"\n  \n" + REPORT).kind == "message"
 
 
+def test_an_exchange_delay_warning_pasted_is_read_per_recipient() -> None:
+    """Exchange's delay warning opens with its own words, and names the host
+    whose reply it quotes as "Remote Server at HOST (IP) returned"."""
+    paste = ("Delivery is delayed to these recipients or groups:\n\nbob@example.com\n\n"
+             "Diagnostic information for administrators:\n\nRemote Server at "
+             "mx.example.com (192.0.2.1) returned '400 4.4.7 Message delayed'\n")
+    [failure] = explain_input(paste).failures
+    assert (failure.recipient, failure.action, failure.code, failure.remote_mta) == (
+        "bob@example.com", "delayed", 400, "mx.example.com")
+
+
 def test_a_notice_copied_without_the_blank_line_after_its_header_has_a_body() -> None:
     """A page quoting a notice flush left loses the blank line that ends the
     header; the body then starts at the first line that is no field, while a

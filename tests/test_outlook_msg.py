@@ -89,6 +89,9 @@ def test_an_exchange_delay_notice_saved_from_outlook() -> None:
     assert failure.text == "4.4.7 Message delayed"
     assert failure.evidence == "dsn"
     assert failure.reporting_mta == "ABMAIL13.ci.atlantic-beach.fl.us"
+    # The fields name no Remote-MTA; the text beside them does ("Remote Server
+    # at myfloridalicence.com (208.73.211.178) returned '400 4.4.7 ...'").
+    assert failure.remote_mta == "myfloridalicence.com"
 
 
 def test_the_same_notice_forwarded_keeps_its_delivery_status() -> None:
