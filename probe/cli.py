@@ -245,8 +245,9 @@ def _run_subcommand(name: str, argv: Sequence[str], out: TextIO, stdin: TextIO) 
     parser = _Parser(prog=f"probe {name}")
     if name == "explain":
         parser.add_argument("reply", nargs="+",
-                            help="a code, enhanced code or reply text; a bounce file "
-                                 "(message, Outlook .msg or mbox); - reads stdin")
+                            help="a code, enhanced code or reply text; a bounce or log "
+                                 "file (message, Outlook .msg or mbox; gzip, bzip2 or xz "
+                                 "too); - reads stdin")
     else:
         parser.add_argument("a")
         parser.add_argument("b")
