@@ -230,3 +230,25 @@ def test_a_guess_over_an_unknown_code_names_the_class_it_replaced() -> None:
     ann = explain_reply(510, "The length of Attach is too long")
     winner, _, rest = ann.matched.partition(" over ")
     assert winner.startswith("resemblance:") and rest.startswith("class:5 (")
+
+
+# A family rule (the last rules of generic.toml) reads a whole family's
+# wording; the lines below are what each family must leave to others: a
+# command's usage hint names the HELO argument but refuses no name, a state
+# error names HELO, and a missing relay host is the server's own problem.
+@pytest.mark.parametrize(("code", "text", "category"), [
+    (550, "Your sender address was rejected", "sender_rejected"),
+    (553, "5.7.1 Sender mail address refused", "sender_rejected"),
+    (550, "no relaying allowed", "relay_denied"),
+    (550, "HELO hostname foo is not valid", "helo_rejected"),
+    (221, "Connection closed: idle timeout", "other"),
+    (554, "Your IP is flooding our server", "rate_limited"),
+    (550, "5.7.1 Executable attachments are not allowed", "spam_content"),
+    (501, "Syntax: EHLO hostname", "syntax_error"),
+    (501, "5.5.4 HELO hostname required", "syntax_error"),
+    (503, "wrong state for HELO command", "syntax_error"),
+    (221, "2.0.0 Bye", "ok"),
+])
+def test_family_rules_read_a_family_and_leave_the_rest(code: int, text: str,
+                                                       category: str) -> None:
+    assert explain_reply(code, text).category == category
