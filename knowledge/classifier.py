@@ -182,9 +182,11 @@ def _enhanced_layer(enhanced: str, klass: int | None) -> Layer | None:
     if found is None:
         return None
     entry, key, specific = found
-    # Success details (2.1.5, 2.6.0) never outrank the basic code.
-    rank = (_SPECIFIC_ENHANCED if specific else 30) if klass in (4, 5) else 10
     subject = int(key.split(".")[1])
+    # Success details (2.1.5, 2.6.0) never outrank the basic code, and neither does
+    # X.0.0 ("other undefined status"): servers that stamp it on every reply add
+    # nothing to what "554" or "451" already says.
+    rank = (_SPECIFIC_ENHANCED if specific else 30) if klass in (4, 5) and subject else 10
     tr_key = ("subject", str(subject)) if key.endswith(".x") else ("enhanced", key)
     return Layer(rank, entry, f"enhanced:{enhanced}", (tr_key,), "enhanced",
                  frozenset({subject}))

@@ -54,6 +54,21 @@ def test_vague_and_catch_all_codes_let_wording_decide(code: int, text: str, cate
     assert explain_reply(code, text).category == category
 
 
+@pytest.mark.parametrize(("code", "text", "category"), [
+    (554, "5.0.0 Permanent message delivery failure", "policy_rejected"),
+    (451, "4.0.0 Try again", "server_error"),
+])
+def test_other_undefined_status_never_outranks_the_basic_code(
+    code: int, text: str, category: str,
+) -> None:
+    """X.0.0 adds nothing to the basic code: some servers stamp it on every reply."""
+    ann = explain_reply(code, text)
+    assert ann.category == category
+    assert ann.matched.startswith(f"code:{code}")
+    # Any other vague subject still speaks for itself over the basic code.
+    assert explain_reply(451, "4.3.0 Refused").matched == "enhanced:4.3.0"
+
+
 def test_vendor_wording_beats_any_enhanced_code() -> None:
     ann = explain_reply(550, "5.4.6 Unusual sending activity detected")
     assert ann.category == "bad_reputation"
