@@ -48,6 +48,7 @@ def test_generic_wording_never_overrides_a_specific_code_of_another_subject() ->
      "syntax_error"),
     # X.7.1 is what MTAs attach to any access-table rejection.
     (550, "5.7.1 No such user", "user_unknown"),
+
     (451, "4.7.1 Service unavailable - try again later", "service_unavailable"),
 ])
 def test_vague_and_catch_all_codes_let_wording_decide(code: int, text: str, category: str) -> None:
@@ -67,6 +68,19 @@ def test_other_undefined_status_never_outranks_the_basic_code(
     assert ann.matched.startswith(f"code:{code}")
     # Any other vague subject still speaks for itself over the basic code.
     assert explain_reply(451, "4.3.0 Refused").matched == "enhanced:4.3.0"
+
+
+@pytest.mark.parametrize(("code", "text", "pattern"), [
+    # X.5.1/X.5.2/X.5.4 are what MTAs attach to any refused command argument.
+    (501, "5.5.4 Sender address rejected: not owned by you", "generic-sender-rejected"),
+    (504, "5.5.2 Sender address refused", "generic-sender-rejected"),
+    # Quota wording is more specific than an addressing code sent with it.
+    (552, "5.1.1 <bob@example.net>: mailbox is full", "generic-mailbox-full"),
+])
+def test_generic_wording_refines_argument_codes_and_quota_over_addressing(
+    code: int, text: str, pattern: str,
+) -> None:
+    assert explain_reply(code, text).matched.startswith(f"pattern:{pattern} over enhanced:")
 
 
 def test_vendor_wording_beats_any_enhanced_code() -> None:
