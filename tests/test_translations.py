@@ -121,12 +121,22 @@ def test_class_and_subject_names_are_translated(lang: str) -> None:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("subject", range(8))
+@pytest.mark.parametrize("subject", range(1, 8))  # X.0.x never outranks the basic code
 def test_unknown_enhanced_detail_reads_its_translated_subject(subject: int, lang: str) -> None:
     ann = explain_reply(550, f"5.{subject}.999", None, lang)
     assert ann.evidence == f"enhanced:5.{subject}.999"  # `matched` adds what it beat
     assert ann.lang == lang
     assert ann.when == loader.translations(lang)["subject"][str(subject)]["when"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("enhanced", ["5.1.999", "5.9.9", "5.0.999"])
+def test_an_unregistered_code_is_said_so_in_the_language(lang: str, enhanced: str) -> None:
+    english = explain_reply(550, enhanced, None, "en").enhanced_title
+    local = explain_reply(550, enhanced, None, lang)
+    assert local.enhanced_registered is False
+    assert local.enhanced_title and local.enhanced_title != english
+    assert "registered" not in local.enhanced_title
 
 
 @pytest.mark.parametrize("lang", LANGS)
