@@ -83,6 +83,13 @@ def test_generic_wording_refines_argument_codes_and_quota_over_addressing(
     assert explain_reply(code, text).matched.startswith(f"pattern:{pattern} over enhanced:")
 
 
+def test_a_bare_554_at_mail_from_is_about_the_sender() -> None:
+    """Like 550 at MAIL FROM: 23 of the 32 labelled 554s at MAIL name the sender."""
+    ann = explain_reply(554, "Transaction failed", "mail")
+    assert (ann.category, ann.matched) == ("sender_rejected", "code:554@mail")
+    assert explain_reply(554, "Transaction failed", "rcpt").category == "policy_rejected"
+
+
 def test_vendor_wording_beats_any_enhanced_code() -> None:
     ann = explain_reply(550, "5.4.6 Unusual sending activity detected")
     assert ann.category == "bad_reputation"
