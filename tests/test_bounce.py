@@ -367,6 +367,23 @@ def test_a_recipient_with_its_own_reason_does_not_borrow_anothers_reply() -> Non
     assert delayed.annotation.category == "service_unavailable"
 
 
+def test_a_recipient_line_with_only_notice_words_takes_the_transcripts_reply() -> None:
+    # Sendmail's delay warning as a web page flattened it: the warning sentence
+    # ends up after the recipient's "... Deferred" line. Those words say what
+    # every delay warning says, so the reply quoted in the transcript is the
+    # recipient's cause; a recipient with words of its own keeps them (above).
+    notice = (
+        "----- Transcript of session follows ----- ... while talking to abc.example.:\n"
+        ">>> STARTTLS dialogue\n"
+        "<<< 550 Service unavailable; Client Host [] blocked using Trend Micro RBL+.\n"
+        "<kkk@abc.example>... Deferred\n"
+        "Warning: message still undelivered after 30 minutes "
+        "Will keep trying until message is 5 days old\n")
+    (failure,) = explain_input(notice).failures
+    assert (failure.recipient, failure.code) == ("kkk@abc.example", 550)
+    assert failure.annotation.category == "blocklisted_ip"
+
+
 def test_notice_prose_does_not_outvote_the_dsn_status() -> None:
     # The only words near this recipient are a confidentiality disclaimer; its
     # Status 5.1.1 decides, not a resemblance guess from the disclaimer.
