@@ -9,6 +9,8 @@ and `matched` says which and over what.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from knowledge import CATEGORIES, explain_reply, loader
@@ -300,3 +302,15 @@ def test_family_rules_read_a_family_and_leave_the_rest(code: int, text: str,
 def test_no_family_rule_takes_these(code: int, text: str) -> None:
     winner = explain_reply(code, text).matched.partition(" over ")[0]
     assert not winner.endswith("-any-wording"), winner
+
+
+def test_family_rules_stay_last_under_their_marker() -> None:
+    """The comment that opens the family rules says why they are separate rules;
+    twice a dropped rule took it along. It must stay, with every family rule
+    (and only those) after it."""
+    text = (loader.PATTERN_DIR / "generic.toml").read_text(encoding="utf-8")
+    head, marker, families = text.partition("# ---- family rules")
+    assert marker, "the family-rules marker comment is gone from generic.toml"
+    ids = re.compile(r'^id = "([^"]+)"', re.M)
+    assert ids.findall(families) and all(i.endswith("-any-wording") for i in ids.findall(families))
+    assert not any(i.endswith("-any-wording") for i in ids.findall(head))
