@@ -214,9 +214,14 @@ def _strip_markers(line: str) -> str:
     return line[i:]
 
 
-def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
+def _match_line(line: str, open_code: int | None = None) -> tuple[int, str, str, str, str] | None:
     """(code, separator, rest, text before the lead-in, text before the code)
-    if the line carries a reply."""
+    if the line carries a reply.
+
+    `open_code` is the code of a multiline reply still open ("550-"): a log
+    line with that code continues it even when its words alone would not make
+    a reply (Exim's "550-Called:   192.0.2.1" in hMailServer's log).
+    """
     bare = _strip_markers(line)
     m = _CODE_AT_START.fullmatch(bare)
     if m:
@@ -264,7 +269,8 @@ def _match_line(line: str) -> tuple[int, str, str, str, str] | None:
         rest = rest.rstrip().removesuffix(",")
     rest = _without_wrapper_paren(lead, rest)
     # A blank line of a multiline reply ("SERVER -> CLIENT: 550-") keeps it open.
-    if said or vouched or (sep == "-" and not rest.strip()) or _looks_like_reply_text(rest):
+    if (said or vouched or (sep == "-" and not rest.strip()) or int(code) == open_code
+            or _looks_like_reply_text(rest)):
         return int(code), sep, rest, before, lead
     return None
 
@@ -453,7 +459,8 @@ def find_replies(text: str) -> list[_Found]:
     enhanced_only: _Found | None = None
     for line_no, raw in enumerate(text.splitlines()):
         line = raw[:MAX_LINE].rstrip("\r")
-        hit = _match_line(line)
+        open_code = current.code if current is not None and current.open_multiline else None
+        hit = _match_line(line, open_code)
         if hit is not None and _inside_fold(current, line, hit[3]):
             hit = None
         if hit is not None:

@@ -577,3 +577,14 @@ def test_the_forms_hold_the_reply_as_written() -> None:
     for wrap, _stage in FORMS.values():
         text = " ".join(wrap(550, lines).split())
         assert "does not exist." in text and "double-checking" in text
+
+
+def test_a_logged_multiline_reply_keeps_its_lines_without_words() -> None:
+    """A line of an open multiline reply continues it even when its words alone
+    would not make a reply: Exim's callout failure has "550-Called:   <IP>", and
+    read alone that line ended the reply, so "Sent: RCPT TO:..." began a second."""
+    lines = ["Postmaster verification failed while checking <bob@example.com>",
+             "Called:   192.0.2.1", "Sent:     RCPT TO:<postmaster@example.com>",
+             "Response: 550 5.1.1 User unknown", "Sender verify failed"]
+    for form in (hmailserver_log, phpmailer_debug):
+        assert [c for c, _code in _categories(form(550, lines))] == ["sender_rejected"], form
