@@ -169,7 +169,7 @@ def _cause(diagnostic: str, status: str | None, own: str, common: str, delayed: 
     recipient's.
     """
     if own and not _best_reply(own) and not _states_a_cause(own):
-        own = ""  # only what every notice says ("Deferred", "still undelivered"): no words of its own
+        own = ""  # only what every notice says ("Deferred", "still undelivered")
     sources = [(diagnostic, "dsn"), (own, "human")] + ([] if own else [(common, "human")])
     for text, evidence in sources:
         reply = _best_reply(text)
