@@ -168,8 +168,11 @@ def _cause(diagnostic: str, status: str | None, own: str, common: str, delayed: 
     own, when the common text quotes a reply: that reply is another
     recipient's.
     """
-    if own and not _best_reply(own) and not _states_a_cause(own):
-        own = ""  # only what every notice says ("Deferred", "still undelivered")
+    # Own text with nothing but what every notice says ("Deferred", "still
+    # undelivered") and no reply is no reason of its own. The word check runs
+    # first: it is cheap, and the reply search then runs only for such text.
+    if own and not _states_a_cause(own) and _best_reply(own) is None:
+        own = ""
     sources = [(diagnostic, "dsn"), (own, "human")] + ([] if own else [(common, "human")])
     for text, evidence in sources:
         reply = _best_reply(text)
