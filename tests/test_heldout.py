@@ -13,6 +13,7 @@ Run with -s to see the numbers:  uv run pytest tests/test_heldout.py -q -s
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import pytest
 import knowledge
 from knowledge.model import CATEGORIES
 
+from .bounce_corpus import cases
 from .test_corpus import KNOWN_FIELDS, _stage, reply_text
 
 HELDOUT_DIR = Path(__file__).parent / "heldout"
@@ -60,6 +62,33 @@ def test_heldout_lines_are_well_formed_and_not_in_the_corpus() -> None:
         key = " ".join(entry["text"].split()).lower()
         assert key not in seen, f"{entry['text']!r}: {seen[key]} and {entry['file']}"
         seen[key] = entry["file"]
+
+
+# "owner/repo@commit:path" in a reply line's `source`.
+_SOURCE_FILE = re.compile(r"([\w.-]+/[\w.-]+)@[0-9a-f]{7,40}:([^\s,;)]+)")
+
+
+def test_no_tuned_line_is_taken_from_a_held_out_bounce() -> None:
+    """A reply quoted by a held-out bounce file must not be tuned on.
+
+    Reply batches read the same public bounce collections as tests/bounces/
+    (crisp fixtures, the BounceParser corpus): a corpus or tune line taken
+    from a held-out bounce would let a rule be written for that bounce.
+    """
+    held_out = set()
+    for _, meta in cases("holdout"):
+        repo = str(meta.get("source", "")).removeprefix("https://github.com/").strip("/")
+        held_out.add((repo, meta.get("path")))
+    tuned = list(Path(__file__).parent.glob("corpus/*.toml"))
+    tuned += list((Path(__file__).parents[1] / "bench").glob("*_tune.toml"))
+    taken = []
+    for path in tuned:
+        for entry in tomllib.loads(path.read_text(encoding="utf-8")).get("reply", []):
+            for repo, file in _SOURCE_FILE.findall(str(entry.get("source", ""))):
+                if (repo, file) in held_out:
+                    taken.append((path.name, entry["text"][:60]))
+    assert held_out
+    assert taken == []
 
 
 @pytest.mark.parametrize(("with_stage", "floor"), [(False, FLOOR_NO_STAGE),
