@@ -97,8 +97,9 @@ def find_addresses(line: str) -> list[tuple[int, int, str]]:
         local = line[start:at].lstrip(".'\"={")  # "{'bob@example.org': ..." (a dict)
         if local[:5].lower() == "smtp=":  # X.400 gateways: "dda:SMTP=bob@example.com"
             local = local[5:]
-        if len(local) > 4 and local[3] == "-" and local[0] in "245" and local[1:3].isdigit():
-            local = local[4:]  # a folded reply's "550-" glued to it: "550-bob@example.org is"
+        glued = local[1:] if local[:1] == "#" else local  # Exchange's "host #550-..."
+        if len(glued) > 4 and glued[3] == "-" and glued[0] in "245" and glued[1:3].isdigit():
+            local = glued[4:]  # a folded reply's "550-" glued to it: "550-bob@example.org is"
         domain = line[at + 1 : end].rstrip(".-")
         if local and "." in domain and any(c.isalnum() for c in domain):
             start = at - len(local)

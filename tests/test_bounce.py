@@ -267,6 +267,10 @@ def test_dsn_fields_unfold_and_lose_their_types() -> None:
     ("c=US;a= ;p=IKON;dda:SMTP=DJBENNETT@IKON.COM; on Fri", ["DJBENNETT@IKON.COM"]),
     ("John Smith<mailto:john.smith@eu.a.b.c>", ["john.smith@eu.a.b.c"]),
     ("a@b @ @@ x@y", []),
+    # A reply's "550-" glued to the address, also behind Exchange's "host #550-":
+    # the address starts after the code, inside the reply, and is no recipient.
+    ("550-bob@example.org is not", ["bob@example.org"]),
+    ("mx.example.org #550-bob@example.org is not", ["bob@example.org"]),
     ("@" * 10_000, []),
 ])
 def test_addresses(line: str, addresses: list[str]) -> None:
