@@ -216,6 +216,8 @@ def _winner_texts(matched: str, code: int, stage: str | None) -> dict | None:
         return dict(loader.context()[name])
     if kind == "resemblance":
         return dict(loader.categories()[name])
+    if kind == "class":  # an unregistered code ("353 PRDR ..."): the class digit's entry
+        return dict(loader.codes()["class"][name])
     return None
 
 
