@@ -24,7 +24,8 @@ likeness to labelled replies, used only in place of a code.
 When no wording was recognised and a code alone decided a failure reply (the
 class digit, the basic code or the enhanced code, not the code at its stage),
 the reply's resemblance to labelled replies (`resemblance.py`) replaces that
-decision if it names another category clearly enough (`better_guess`): on
+decision if it names another category clearly enough (`better_guess`; a
+vague or catch-all enhanced code yields to a less clear guess): on
 replies nobody had written a pattern for, that took the share right from 57%
 to 67%. The texts then come from the category (`categories.toml`), and
 `matched` says "resemblance:<category> over code:550 (...)".
@@ -78,8 +79,6 @@ _WIN_REASON = {
     "stage": "code at this stage",
     "code": "basic code",
 }
-# A guess from resemblance replaces only what a code alone decided.
-_GUESS_REPLACES = frozenset({"class", "code", "enhanced"})
 _GUESS_REASON = "no wording known; resembles labelled replies"
 
 
@@ -438,6 +437,19 @@ def classify(
     return _annotate(code, stage, lang, enh, klass, pat, ranked, rcpt_domain_is_target)
 
 
+def _guess_kind(winner: Layer) -> str:
+    """The kind of evidence a guess would replace, as `resemblance.BARS` keys it.
+
+    A vague enhanced code (X.Y.0, a detail the registry lacks) or a catch-all
+    one (X.7.1) is weaker evidence than a specific code, so a guess needs less
+    to replace it.
+    """
+    if winner.kind == "enhanced" and (
+            winner.rank < _SPECIFIC_ENHANCED or winner.data.get("catch_all")):
+        return "catch-all enhanced"
+    return winner.kind
+
+
 @lru_cache(maxsize=4096)
 def _annotate(
     code: int | None, stage: str | None, lang: str, enh: str | None, klass: int | None,
@@ -457,8 +469,8 @@ def _annotate(
     if pat is not None:
         layers.append(_pattern_layer(pat))
     winner, loser, reason = decide(layers)
-    guess = resemblance.better_guess(ranked, winner.category)
-    if guess and winner.kind in _GUESS_REPLACES:
+    guess = resemblance.better_guess(ranked, winner.category, _guess_kind(winner))
+    if guess:
         guessed = _guess_layer(guess)
         winner, loser, reason = guessed, winner, _GUESS_REASON
         layers.append(guessed)

@@ -12,7 +12,7 @@ import time
 import pytest
 
 import knowledge
-from knowledge import loader, resemblance
+from knowledge import classifier, loader, resemblance
 
 from .resemblance_data import model_text
 
@@ -97,11 +97,28 @@ def test_an_authoritative_stage_rule_is_not_second_guessed() -> None:
 
 def test_a_close_call_keeps_the_code() -> None:
     ranked = (("spam_content", 0.6), ("policy_rejected", 0.3), ("other", 0.1))
-    assert resemblance.better_guess(ranked, "policy_rejected") is None  # 2x, not 10x
-    assert resemblance.better_guess(ranked, "user_unknown") == "spam_content"
-    assert resemblance.better_guess((("spam_content", 0.2),), "user_unknown") is None
-    assert resemblance.better_guess((("other", 0.99),), "user_unknown") is None
-    assert resemblance.better_guess(None, "user_unknown") is None
+    assert resemblance.better_guess(ranked, "policy_rejected", "code") is None  # 2x, not 10x
+    assert resemblance.better_guess(ranked, "user_unknown", "code") == "spam_content"
+    assert resemblance.better_guess((("spam_content", 0.2),), "user_unknown", "code") is None
+    assert resemblance.better_guess((("other", 0.99),), "user_unknown", "code") is None
+    assert resemblance.better_guess(None, "user_unknown", "code") is None
+
+
+def test_a_catch_all_enhanced_code_yields_to_a_majority_guess() -> None:
+    ranked = (("spam_content", 0.6), ("policy_rejected", 0.3), ("other", 0.1))
+    guess = resemblance.better_guess(ranked, "policy_rejected", "catch-all enhanced")
+    assert guess == "spam_content"
+    assert resemblance.better_guess(ranked, "policy_rejected", "enhanced") is None  # 2x, not 10x
+    close = (("spam_content", 0.55), ("policy_rejected", 0.45))
+    assert resemblance.better_guess(close, "policy_rejected", "catch-all enhanced") is None  # 1.2x
+    minority = (("spam_content", 0.45), ("policy_rejected", 0.25), ("other", 0.3))
+    assert resemblance.better_guess(minority, "policy_rejected", "catch-all enhanced") is None
+
+
+def test_wording_and_stage_rules_are_never_replaced() -> None:
+    ranked = (("spam_content", 0.99), ("policy_rejected", 0.01))
+    for kind in ("generic", "vendor", "stage", "fallback"):
+        assert resemblance.better_guess(ranked, "policy_rejected", kind) is None
 
 
 @pytest.mark.parametrize("text", [
@@ -123,3 +140,17 @@ def test_only_a_bounded_prefix_is_read() -> None:
     tail = " inactive" * 1000
     assert resemblance.features(550, 5, None, "1" * resemblance.MAX_TEXT + tail) == {
         "#k5", "#c550"}
+
+
+@pytest.mark.parametrize(("code", "enhanced", "kind"), [
+    (550, "5.7.1", "catch-all enhanced"),  # attached to any policy refusal
+    (550, "5.7.0", "catch-all enhanced"),  # X.Y.0 names a subject only
+    (550, "5.1.99", "catch-all enhanced"),  # a detail the registry lacks
+    (450, "4.2.1", "enhanced"),  # a specific cause: the mailbox
+    (550, "5.1.1", "enhanced"),
+])
+def test_how_clear_a_guess_must_be_depends_on_the_enhanced_code(
+        code: int, enhanced: str, kind: str) -> None:
+    layer = classifier._enhanced_layer(enhanced, code // 100)
+    assert layer is not None
+    assert classifier._guess_kind(layer) == kind
