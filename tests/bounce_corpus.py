@@ -51,3 +51,10 @@ def right_categories(docs: list[dict[str, Any]], expected: list[dict[str, Any]])
             doc = docs[k] if k < len(docs) else None
         marks.append(doc is not None and doc.get("category") == want["category"])
     return marks
+
+
+def mbox_of(*names: str) -> bytes:
+    """Corpus notices saved one after another in an mbox, as a mail client keeps them."""
+    separator = b"From MAILER-DAEMON Thu Jan  1 00:00:00 2009\n"
+    return b"".join(separator + (CORPUS / f"{name}.eml").read_bytes().rstrip(b"\n") + b"\n\n"
+                    for name in names)

@@ -17,6 +17,8 @@ from knowledge.html_text import html_to_text
 from knowledge.human_part import cut_original, find_addresses, recipient_texts
 from knowledge.mailmsg import input_kind, split_mbox
 
+from .bounce_corpus import mbox_of
+
 CORPUS = Path(__file__).parent / "bounces"
 
 
@@ -138,11 +140,11 @@ def test_prose_in_another_language_is_found_and_marked() -> None:
 
 
 def test_an_mbox_gives_the_recipients_of_every_message() -> None:
-    result = explain_input(corpus("mbox-two-sendmail-bounces"))
+    result = explain_input(mbox_of("sendmail-cox-rejected", "sendmail-yahoo-disabled"))
     assert result.kind == "mbox"
-    assert [(f.message, f.recipient) for f in result.failures] == [
-        (0, "this-user-does-not-exist-for-example@gmail.com"),
-        (1, "non-existent-user-address-this-is@google.mil")]
+    assert [(f.message, f.recipient, f.annotation.category) for f in result.failures] == [
+        (0, "recipient@example.net", "user_unknown"),
+        (1, "recipient@example.net", "mailbox_disabled")]
 
 
 def test_an_unregistered_code_in_a_bounce_says_so() -> None:

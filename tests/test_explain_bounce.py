@@ -14,6 +14,8 @@ import pytest
 
 from probe.explain_cmd import explain_main
 
+from .bounce_corpus import mbox_of
+
 CORPUS = Path(__file__).parent / "bounces"
 ROOT = Path(__file__).parent.parent
 PER_RECIPIENT_KEYS = {"recipient", "original_recipient", "action", "status", "code", "text",
@@ -72,11 +74,13 @@ def test_prose_is_marked_in_plain_output() -> None:
     assert "no reply code in the bounce: read from its wording only" in out
 
 
-def test_an_mbox_numbers_its_messages() -> None:
-    out = cli(str(CORPUS / "mbox-two-sendmail-bounces.eml")).stdout.decode()
+def test_an_mbox_numbers_its_messages(tmp_path: Path) -> None:
+    mbox = tmp_path / "bounces.mbox"
+    mbox.write_bytes(mbox_of("sendmail-cox-rejected", "sendmail-yahoo-disabled"))
+    out = cli(str(mbox)).stdout.decode()
     assert out.startswith("2 failed recipients\n")
-    assert "[message 1] this-user-does-not-exist" in out
-    assert "[message 2] non-existent-user-address" in out
+    assert "[message 1] recipient@example.net" in out
+    assert "[message 2] recipient@example.net" in out
 
 
 def test_bounce_text_is_sanitised() -> None:
