@@ -82,7 +82,8 @@ def main() -> None:
         result = score(tune, commit)
         totals = [t + r for t, r in zip(totals, result, strict=True)]
         if args.waves:
-            print(f"{tune.stem:<14} {commit[:7]}  {result[1]:>3}/{result[0]:<3} stage {result[2]:>3}")
+            lines, plain, staged = result
+            print(f"{tune.stem:<14} {commit[:7]}  {plain:>3}/{lines:<3} stage {staged:>3}")
     lines, plain, staged = totals
     print(f"fair dev sample: {lines} lines; right without stage {plain} "
           f"({plain / lines:.1%}), with stage {staged} ({staged / lines:.1%})")
