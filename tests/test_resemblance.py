@@ -108,11 +108,17 @@ def test_a_catch_all_enhanced_code_yields_to_a_majority_guess() -> None:
     ranked = (("spam_content", 0.6), ("policy_rejected", 0.3), ("other", 0.1))
     guess = resemblance.better_guess(ranked, "policy_rejected", "catch-all enhanced")
     assert guess == "spam_content"
-    assert resemblance.better_guess(ranked, "policy_rejected", "enhanced") is None  # 2x, not 10x
+    assert resemblance.better_guess(ranked, "policy_rejected", "enhanced") is None  # 2x, not 30x
     close = (("spam_content", 0.55), ("policy_rejected", 0.45))
     assert resemblance.better_guess(close, "policy_rejected", "catch-all enhanced") is None  # 1.2x
     minority = (("spam_content", 0.45), ("policy_rejected", 0.25), ("other", 0.3))
     assert resemblance.better_guess(minority, "policy_rejected", "catch-all enhanced") is None
+
+
+def test_adjacent_words_are_features_of_their_own() -> None:
+    feats = resemblance.features(550, 5, None, "Sender address not allowed")
+    assert {"sender", "not", "sender_address", "address_not", "not_allowed"} <= feats
+    assert "sender_allowed" not in feats  # only neighbours pair
 
 
 def test_wording_and_stage_rules_are_never_replaced() -> None:
