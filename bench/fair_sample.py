@@ -8,8 +8,10 @@ sample of unseen wording: a change to the fallbacks (resemblance, code
 defaults) can be judged on it without touching the held-back lines.
 
 Each snapshot is a `git archive` of knowledge/, tests/ and bench/ at the
-earliest commit where the tune file has a reply, and is scored in a child
-process started inside it, so its own `knowledge` package is the one imported.
+earliest commit where the tune file has a reply, scored by that snapshot's own
+bench/corpus_score.py with the snapshot first on PYTHONPATH, so its own
+`knowledge` package is the one imported (checked against the path the script
+prints).
 
     uv run python bench/fair_sample.py            # totals, with and without the stage
     uv run python bench/fair_sample.py --waves    # one line per tune file
@@ -18,7 +20,8 @@ process started inside it, so its own `knowledge` package is the one imported.
 from __future__ import annotations
 
 import argparse
-import json
+import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -28,19 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Run inside a snapshot: its knowledge and its corpus helpers, its tune file.
-SCORER = """
-import json, sys, tomllib
-import knowledge
-from tests.test_corpus import reply_text, _stage
-lines = tomllib.load(open(sys.argv[1], 'rb'))['reply']
-right = [0, 0]
-for e in lines:
-    text = reply_text(e['text'])
-    right[0] += knowledge.explain_reply(e['code'], text).category == e['category']
-    right[1] += knowledge.explain_reply(e['code'], text, _stage(e)).category == e['category']
-print(json.dumps([len(lines), *right]))
-"""
+# "no stage:   12/20 = 60.0%" and "with stage: ..." as bench/corpus_score.py prints them.
+_TOTAL = re.compile(r"^(no stage|with stage): +(\d+)/(\d+)", re.M)
 
 
 def git(*args: str) -> bytes:
@@ -58,15 +50,21 @@ def split_commit(tune: Path) -> str | None:
 
 
 def score(tune: Path, commit: str) -> tuple[int, int, int]:
-    """(lines, right without stage, right with stage) at `commit`."""
+    """(lines, right without stage, right with stage) at `commit`, as that
+    commit's own bench/corpus_score.py counts them."""
     with tempfile.TemporaryDirectory() as snapshot:
         archive = git("archive", commit, "knowledge", "tests", "bench")
         with tarfile.open(fileobj=BytesIO(archive)) as tar:
             tar.extractall(snapshot, filter="data")
         rel = tune.relative_to(ROOT).as_posix()
-        out = subprocess.run([sys.executable, "-c", SCORER, rel], cwd=snapshot,
-                             check=True, capture_output=True, text=True).stdout
-    lines, plain, staged = json.loads(out)
+        # The snapshot first on the path, before the project's own install.
+        env = {**os.environ, "PYTHONPATH": snapshot}
+        out = subprocess.run([sys.executable, "bench/corpus_score.py", rel], cwd=snapshot,
+                             env=env, check=True, capture_output=True, text=True).stdout
+    if "knowledge from:" in out and snapshot not in out:
+        raise SystemExit(f"{tune.name}: scored with the wrong knowledge:\n{out}")
+    totals = {label: (int(right), int(lines)) for label, right, lines in _TOTAL.findall(out)}
+    (plain, lines), (staged, _) = totals["no stage"], totals["with stage"]
     return lines, plain, staged
 
 
