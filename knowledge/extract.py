@@ -39,6 +39,10 @@ MAX_REPLY_CHARS = 8192  # text kept per reply; folded lines beyond it are droppe
 # "(in reply to ... command)", when a paste lost the indent of its folds.
 MAX_UNINDENTED_FOLDS = 8
 _CODE_AT_START = re.compile(r"([2-5][0-5]\d)(?:([ -])(.*))?", re.DOTALL)
+# Any second digit, for a line right below a lead-in that vouches for a reply:
+# Exim's bounce puts "SMTP error from remote mail server after RCPT TO:<x>:"
+# on the line above "571 Delivery not authorized".
+_VOUCHED_CODE_AT_START = re.compile(r"([2-5]\d\d)(?:([ -])(.*))?", re.DOTALL)
 # A reply quoted after a lead-in: "host x said: 550 ...", "The error was: 550 ...",
 # the words notices put before a code ("SMTP error 550: ...", "with code 554
 # (5.7.1) '...'", "status code 550 - ...", "failed (550) ...", "responded with
@@ -142,25 +146,35 @@ class _Found:
     recipient: str | None = None  # whom the log line says the reply was for
     before: str = ""  # the text before the code on the reply's own line
     unfinished: int = 0  # unindented lines that may still continue it (`folds_to_come`)
+    awaits_in_reply_to: bool = False  # Postfix quoted it and its "(in reply to" is to come
     closed: bool = False  # its line closed the bracket or quote it was in: no folds follow
 
 
 def _stage_of(found: _Found) -> str | None:
     """The command this reply answered, when the log around it says so.
 
-    The reply's own line is asked first: in a log, the line before is another
-    entry, which may name another command ("after RCPT TO" on one line must
-    not answer for "after MAIL FROM" on the next). Only when the reply's line
-    says nothing does the line before count, as in Exim's bounces ("... after
-    RCPT TO:<x>:" above the reply) and Postfix's wrapped notices.
+    What the MTA or log wrote around the reply is asked before the reply's
+    own words: the text before the code on its line, with a trailing "(in
+    reply to RCPT TO command)" (Postfix's), then the line before (Exim's
+    bounces put "... after RCPT TO:<x>:" above the reply), and only then
+    the reply's words, which may name another command than the one they
+    answer ("Callback setup failed ... a HELO or MAIL FROM:<> command was
+    rejected", "550 Rejected after DATA: bcc recipient detected" sent at
+    RCPT). The reply's own line comes before the line above it: in a log,
+    the line before is another entry, which may name another command
+    ("after RCPT TO" on one line must not answer for "after MAIL FROM" on
+    the next).
     """
-    hays = ((" ".join([found.before, *found.lines]), False),
-            (" ".join([found.context, *found.lines]), bool(_COMMAND_LINE.search(found.context))))
-    for hay, after_command in hays:
+    words = " ".join(found.lines)
+    appended = words[len(_without_in_reply_to(words, ("(in reply to",))):]
+    after_command = bool(_COMMAND_LINE.search(found.context))
+    hays = ((f"{found.before} {appended}", False), (f"{found.context} {appended}", after_command),
+            (f"{found.before} {words}", False), (f"{found.context} {words}", after_command))
+    for hay, command_above in hays:
         # Whitespace collapsed: Postfix wraps its notices, so "refused to talk
         # to me" may be split over two lines.
         hay = " ".join(hay.split())
-        if not after_command and not _HINT_CONTEXT.search(hay):
+        if not command_above and not _HINT_CONTEXT.search(hay):
             continue
         for regex, stage in _STAGE_HINTS:
             if regex.search(hay):
@@ -214,16 +228,19 @@ def _strip_markers(line: str) -> str:
     return line[i:]
 
 
-def _match_line(line: str, open_code: int | None = None) -> tuple[int, str, str, str, str] | None:
+def _match_line(line: str, open_code: int | None = None, vouched_above: bool = False,
+                ) -> tuple[int, str, str, str, str] | None:
     """(code, separator, rest, text before the lead-in, text before the code)
     if the line carries a reply.
 
     `open_code` is the code of a multiline reply still open ("550-"): a log
     line with that code continues it even when its words alone would not make
     a reply (Exim's "550-Called:   192.0.2.1" in hMailServer's log).
+    `vouched_above`: the line before ends with a lead-in that vouches for a
+    reply, so a code outside RFC 5321 at the start of this one is one too.
     """
     bare = _strip_markers(line)
-    m = _CODE_AT_START.fullmatch(bare)
+    m = (_VOUCHED_CODE_AT_START if vouched_above else _CODE_AT_START).fullmatch(bare)
     if m:
         markers = line[: len(line) - len(bare)]  # a quote among them closes after the reply
         rest = _without_wrapper_paren(markers, m.group(3) or "")
@@ -398,6 +415,14 @@ def quoted_by_postfix(lead: str) -> bool:
     return lead.rstrip().lower().endswith("] said:")
 
 
+def awaits_in_reply_to(lead: str, reply: str, previous: str) -> bool:
+    """Whether a reply Postfix quoted ("host x[ip] said:", on its line before
+    the code, `lead`, or ending the `previous` line) still has its "(in reply
+    to ... command)" to come: up to there, every line is its words."""
+    quoted = quoted_by_postfix(lead) or (not lead.strip() and quoted_by_postfix(previous))
+    return quoted and "(in reply" not in reply.lower()
+
+
 def folds_to_come(lead: str, reply: str, previous: str) -> int:
     """How many following lines continue a reply even without an indent.
 
@@ -408,8 +433,7 @@ def folds_to_come(lead: str, reply: str, previous: str) -> int:
     5.7.1") goes on to the next line. The recipient split (`human_part`) reads
     folds by the same rule as the extractor.
     """
-    quoted = quoted_by_postfix(lead) or (not lead.strip() and quoted_by_postfix(previous))
-    if quoted and "(in reply" not in reply.lower():
+    if awaits_in_reply_to(lead, reply, previous):
         return MAX_UNINDENTED_FOLDS
     if lead.endswith("#") and "##" not in reply:
         # Exchange's "host #550 5.7.1 <bob@example.org>:" runs to its "##".
@@ -440,11 +464,16 @@ def _inside_fold(current: _Found | None, line: str, before: str) -> bool:
     Postfix folds a quoted reply over indented lines up to its "(in reply to
     ... command)": "said: 450 Temporary denial of\n    connection (450) for
     Zombie matches (ERS) (in reply to RCPT TO command)". The "(450)" there is
-    no new reply; a line that starts with a code, or one that says "said:"
-    again, still is.
+    no new reply, and neither is a fold that starts with a number ("said: 550
+    Rate limit exceeded:\n    400 messages per hour ... (in reply to RCPT TO
+    command)") or with the reply's own code ("said: 550-Postmaster
+    verification\n    failed ... 550-Called: ...") before its "(in reply to".
+    Outside such a quote a line that starts with a code is a new reply, and
+    so is one that says "said:" again.
     """
     return (current is not None and current.unfinished > 0 and line[:1].isspace()
-            and bool(before.strip()) and not _NEW_REPLY_LEADIN.search(before))
+            and (bool(before.strip()) or current.awaits_in_reply_to)
+            and not _NEW_REPLY_LEADIN.search(before))
 
 
 def find_replies(text: str) -> list[_Found]:
@@ -460,7 +489,7 @@ def find_replies(text: str) -> list[_Found]:
     for line_no, raw in enumerate(text.splitlines()):
         line = raw[:MAX_LINE].rstrip("\r")
         open_code = current.code if current is not None and current.open_multiline else None
-        hit = _match_line(line, open_code)
+        hit = _match_line(line, open_code, bool(_VOUCHING_LEADIN.search(previous)))
         if hit is not None and _inside_fold(current, line, hit[3]):
             hit = None
         if hit is not None:
@@ -482,7 +511,10 @@ def find_replies(text: str) -> list[_Found]:
                 current = _Found(code, [rest[:MAX_REPLY_CHARS]], f"{previous} {before}",
                                  sep == "-", line_no=line_no, size=len(rest),
                                  recipient=recipient, before=before, closed=closed)
-                if sep != "-":  # a multiline reply continues with its code
+                current.awaits_in_reply_to = awaits_in_reply_to(lead, rest, previous)
+                # A multiline reply continues with its code - unless Postfix
+                # quoted it, joined, up to its "(in reply to".
+                if sep != "-" or current.awaits_in_reply_to:
                     current.unfinished = folds_to_come(lead, rest, previous)
                 found.append(current)
         elif current is not None and not current.closed and _continues(line) and (
@@ -514,6 +546,7 @@ def find_replies(text: str) -> list[_Found]:
         found = [enhanced_only]
     for item in found:
         item.stage = _phase_tagged(item) or _stage_of(item)
+        _drop_given_up(item)
         if item.lines[-1].rstrip().endswith("##"):  # Exchange closes a quoted reply with "##"
             item.lines[-1] = item.lines[-1].rstrip()[:-2].rstrip()
         if item.stage is not None:
@@ -539,6 +572,33 @@ def _phase_tagged(item: _Found) -> str | None:
             item.lines[-1] = last[: -len(tag)].rstrip()
             return stage
     return None
+
+
+# What Exim adds to the last reply of a deferred address when it gives up
+# retrying: "450 4.2.1 Mailbox busy: retry timeout exceeded". The host did
+# answer, so its reply is the cause; left on, the words read as a host that
+# could not be reached. Without a reply before them they stay: then they are
+# all the notice says (generic-host-unreachable).
+_GIVEN_UP = "retry timeout exceeded"
+
+
+def _drop_given_up(item: _Found) -> None:
+    """Take Exim's ": retry timeout exceeded" off a reply that has a code.
+
+    In a bounce's prose Exim may wrap it onto a line of its own, after the
+    reply's last line and its colon.
+    """
+    if item.code is None:
+        return
+    last = item.lines[-1].rstrip()
+    if not last.lower().endswith(_GIVEN_UP):
+        return
+    head = last[: -len(_GIVEN_UP)].rstrip()
+    if head.endswith(":"):
+        item.lines[-1] = head[:-1].rstrip()
+    elif not head and len(item.lines) > 1 and item.lines[-2].rstrip().endswith(":"):
+        item.lines.pop()
+        item.lines[-1] = item.lines[-1].rstrip()[:-1].rstrip()
 
 
 _TWIN_DISTANCE = 30  # lines; a DSN repeats its reply within one message

@@ -149,10 +149,14 @@ def mentions(text: str, exclude: set[str]) -> list[tuple[int, str]]:
     aliases: list[tuple[int, str]] = []
     pos = 0
     pending = 0  # lines still to come of a reply folded over several lines
+    reply_indent = 0  # how far the line that reply started on is indented
     previous = ""
     for line in text.splitlines(keepends=True):
         if not _is_header_line(line):
-            folded = pending > 0 and bool(line.strip())
+            # A fold is never indented less than the reply it continues: Exim
+            # indents a recipient's reply deeper than the next recipient.
+            indent = len(line) - len(line.lstrip(" \t"))
+            folded = pending > 0 and bool(line.strip()) and indent >= reply_indent
             reply_at = 0 if folded else reply_start(line)
             for start, _end, address in find_addresses(line):
                 low = address.lower()
@@ -166,6 +170,7 @@ def mentions(text: str, exclude: set[str]) -> list[tuple[int, str]]:
                 pending = folds_left(line, pending)
             elif reply_at >= 0:
                 pending = folds_to_come(line[:reply_at], line[reply_at:], previous)
+                reply_indent = indent
             else:
                 pending = 0
         previous = line

@@ -334,7 +334,8 @@ def _relay_cf(conf: Path) -> str:
 
     Mail for RELAY_DOMAIN and SINK_DOMAIN goes to one loopback SMTP server
     (transport map, no DNS); whatever that server rejects, Postfix's bounce
-    daemon turns into a real delivery status notification to the sender.
+    daemon turns into a real delivery status notification to the sender -
+    a temporary refusal too, after the one try.
     """
     return f"""relay_domains = {RELAY_DOMAIN}
 transport_maps = texthash:{conf}/transport
@@ -342,6 +343,10 @@ smtp_dns_support_level = disabled
 smtp_host_lookup = native
 smtp_tls_security_level = none
 smtp_connect_timeout = 10s
+# One try: a deferred recipient is bounced at once, as after days of retries,
+# so a test sees the DSN a temporary refusal ends in without waiting.
+maximal_queue_lifetime = 0
+bounce_queue_lifetime = 0
 """
 
 

@@ -397,3 +397,82 @@ def test_notice_prose_does_not_outvote_the_dsn_status() -> None:
     assert failure.status == "5.1.1"
     assert not failure.annotation.evidence.startswith("resemblance:")
     assert failure.annotation.category == "user_unknown"
+
+
+# ------------------------------------------ what the real-MTA round trip found
+# tests/test_bounce_roundtrip.py bounces every corpus reply through a real
+# Postfix and Exim; these are the wrappings it showed, byte for byte.
+
+_EXIM_PROSE = (
+    "This message was created automatically by mail delivery software.\n\n"
+    "A message that you sent could not be delivered to one or more of its\n"
+    "recipients. This is a permanent error. The following address(es) failed:\n\n"
+    "{paragraphs}")
+
+
+def _exim_paragraph(address: str, reply_lines: list[str]) -> str:
+    return (f"  {address}\n    host 127.0.0.1 [127.0.0.1]\n"
+            f"    SMTP error from remote mail server after RCPT TO:<{address}>:\n"
+            + "".join(f"    {line}\n" for line in reply_lines))
+
+
+def _exim_notice(*paragraphs: str) -> str:
+    return _EXIM_PROSE.format(paragraphs="".join(paragraphs))
+
+
+def test_exim_s_retry_timeout_words_are_not_the_reply_s() -> None:
+    """Exim ends a deferred reply it gave up on with ": retry timeout exceeded";
+    the host answered, so the reply is the cause, not an unreachable host."""
+    notice = _exim_notice(
+        _exim_paragraph("a@remote.test", ["451 4.7.1 Greylisted, please try again later:",
+                                          "retry timeout exceeded"]),
+        _exim_paragraph("b@remote.test", ["452 4.2.2 Mailbox full: retry timeout exceeded"]))
+    failures = {f.recipient: f for f in explain_input(notice).failures}
+    assert failures["a@remote.test"].text == "4.7.1 Greylisted, please try again later"
+    assert failures["a@remote.test"].annotation.category == "greylisted"
+    assert failures["b@remote.test"].annotation.category == "mailbox_full"
+    bare = explain_input(_exim_notice("  c@remote.test\n    retry timeout exceeded\n"))
+    assert bare.failures[0].annotation.category == "service_unavailable"
+
+
+def test_a_code_outside_rfc_5321_below_exim_s_lead_in_is_a_reply() -> None:
+    failure, = explain_input(_exim_notice(
+        _exim_paragraph("a@remote.test", ["571 Delivery not authorized, message refused."])
+    )).failures
+    assert (failure.code, failure.stage) == (571, "rcpt")
+
+
+def test_the_mta_s_words_name_the_command_before_the_reply_s_own() -> None:
+    """"Rejected after DATA" in the reply's words, sent at RCPT: the MTA's
+    "after RCPT TO" (Exim) and "(in reply to RCPT TO command)" (Postfix) say
+    which command it answered."""
+    exim, = explain_input(_exim_notice(_exim_paragraph(
+        "a@remote.test", ["550 Rejected after DATA: bcc recipient detected"]))).failures
+    postfix = explain_input(
+        "<a@remote.test>: host 127.0.0.1[127.0.0.1] said: 550 Rejected after DATA:\n"
+        "    bcc recipient detected (in reply to RCPT TO command)\n").failures[0]
+    assert exim.stage == postfix.stage == "rcpt"
+
+
+def test_a_postfix_fold_that_starts_with_a_number_is_still_the_reply() -> None:
+    failure, = explain_input(
+        "<a@remote.test>: host 127.0.0.1[127.0.0.1] said: 550 Rate limit exceeded:\n"
+        "    400 messages per hour for bob@example.com (in reply to RCPT TO command)\n"
+    ).failures
+    assert failure.text == "Rate limit exceeded: 400 messages per hour for bob@example.com"
+    assert (failure.stage, failure.annotation.category) == ("rcpt", "rate_limited")
+
+
+def test_a_reply_quoting_another_server_s_reply_keeps_the_next_recipient() -> None:
+    """Postfix's verify probe result inside a reply ("... said:" then "550
+    unknown user") is no Postfix quote of Exim's own: the next, less
+    indented recipient is a recipient, not more of that reply."""
+    notice = _exim_notice(
+        _exim_paragraph("a@remote.test", [
+            "550 5.1.1 <x@example.com>: Recipient address rejected:",
+            "undeliverable address: host mx.example.com[192.0.2.1] said:",
+            "550 unknown user"]),
+        _exim_paragraph("b@remote.test", ["554 5.5.1 Error: need MAIL command"]))
+    failures = {f.recipient: f for f in explain_input(notice).failures}
+    assert set(failures) == {"a@remote.test", "b@remote.test"}
+    assert failures["b@remote.test"].text == "5.5.1 Error: need MAIL command"

@@ -2,7 +2,7 @@
 
 A private Postfix (tests/postfix.py, relaying mode) accepts a message for
 three recipients in remote.test and hands it to an aiosmtpd server on
-loopback that rejects two of them the way real MTAs do. Postfix's bounce
+loopback (tests/remote_sink.py) that rejects two of them the way real MTAs do. Postfix's bounce
 daemon then writes its DSN (multipart/report: the human-readable part, the
 message/delivery-status fields, the original's headers) and delivers it, to
 the sender's domain sink.test, to the same aiosmtpd server, which keeps it.
@@ -12,17 +12,13 @@ That DSN, byte for byte as Postfix sent it, is what `probe explain` reads.
 from __future__ import annotations
 
 import smtplib
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from knowledge.bounce import explain_input
 from tests import postfix
+from tests.remote_sink import remote_and_sink
 
 WAIT = 60.0  # seconds for Postfix to deliver, bounce and deliver the bounce
 SENDER = f"sender@{postfix.SINK_DOMAIN}"
@@ -35,63 +31,23 @@ REJECTIONS = {
 DELIVERED = f"alice@{postfix.RELAY_DOMAIN}"
 
 
-class RemoteAndSink:
-    """The remote MX (rejects some recipients) and the sender's MX (keeps bounces)."""
-
-    def __init__(self) -> None:
-        self.bounces: list[bytes] = []
-        self._lock = threading.Lock()
-
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, options: list) -> str:
-        if address in REJECTIONS:
-            return REJECTIONS[address]
-        envelope.rcpt_tos.append(address)
-        return "250 2.1.5 Ok"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if envelope.mail_from in ("", "<>") and SENDER in envelope.rcpt_tos:
-            with self._lock:
-                self.bounces.append(bytes(envelope.original_content or b""))
-        return "250 2.0.0 Ok: queued"
-
-    def wait_bounce(self) -> bytes:
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            with self._lock:
-                if self.bounces:
-                    return self.bounces[0]
-            time.sleep(0.1)
-        raise AssertionError("Postfix sent no bounce")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def postfix_bounce() -> Iterator[bytes]:
     """The DSN a real Postfix wrote for one message to three remote recipients."""
     command = postfix.require_postfix()
-    handler = RemoteAndSink()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port(),
-                            server_hostname="mx.remote.test")
-    controller.start()
-    try:
-        instance = postfix.start_postfix(command, relay_port=controller.port)
+    with remote_and_sink(REJECTIONS) as (remote, port):
+        instance = postfix.start_postfix(command, relay_port=port)
         try:
             with smtplib.SMTP(instance.host, instance.port, timeout=30) as client:
                 client.ehlo("client.sink.test")
                 refused = client.sendmail(SENDER, [*REJECTIONS, DELIVERED],
                                           b"Subject: test\r\n\r\nhello\r\n")
                 assert refused == {}
-            yield handler.wait_bounce()
+            bounces = remote.wait_bounces(bool, WAIT)
+            assert bounces, "Postfix sent no bounce"
+            yield bounces[0]
         finally:
             postfix.stop_postfix(instance)
-    finally:
-        controller.stop()
 
 
 def test_postfix_dsn_gives_one_result_per_failed_recipient(postfix_bounce: bytes) -> None:
