@@ -22,7 +22,7 @@ and, outside that order, 52 resemblance: a best guess from the reply's
 likeness to labelled replies, used only in place of a code.
 
 When no wording was recognised and a code alone decided a failure reply (the
-class digit, the basic code or the enhanced code, not the code at its stage),
+class digit, the basic code, the basic code at its stage or the enhanced code),
 the reply's resemblance to labelled replies (`resemblance.py`) replaces that
 decision if it names another category clearly enough (`better_guess`; a
 vague or catch-all enhanced code yields to a less clear guess): on
@@ -433,7 +433,7 @@ def classify(
         pat = pattern_set().match(normalise_text(text), code, klass, stage)
     ranked = None
     if pat is None or pat.generic or pat.fallback:  # wording that may still lose to a code
-        ranked = resemblance.posteriors(code, klass, enh, text)
+        ranked = resemblance.posteriors(code, klass, enh, text, stage)
     return _annotate(code, stage, lang, enh, klass, pat, ranked, rcpt_domain_is_target)
 
 

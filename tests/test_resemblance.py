@@ -81,13 +81,25 @@ def test_wording_a_pattern_knows_is_not_second_guessed() -> None:
     assert ann.evidence.startswith("pattern:")
 
 
-def test_the_code_at_its_stage_is_not_second_guessed() -> None:
-    # At MAIL FROM a 553 is about the sender; the words alone resemble a mailbox problem
-    # (an example the shipped counts guess from; the corpus decides which do).
-    plain = knowledge.explain_reply(553, "Recipient mailbox inactivity closed")
+def test_the_code_at_its_stage_yields_only_to_a_clear_guess() -> None:
+    # "553 at MAIL FROM" alone is about the sender; these words name a closed
+    # mailbox clearly enough (an example the shipped counts guess from; the
+    # corpus decides which do). A host name alone resembles nothing clearly,
+    # and the code at its stage stays.
     staged = knowledge.explain_reply(553, "Recipient mailbox inactivity closed", "mail")
-    assert plain.evidence.startswith("resemblance:")
-    assert not staged.evidence.startswith("resemblance:")
+    assert staged.evidence.startswith("resemblance:")
+    assert "over code:553@mail" in staged.matched
+    banner = knowledge.explain_reply(554, "mx.example.com", "banner")
+    assert (banner.category, banner.matched) == ("service_unavailable", "code:554@banner")
+
+
+def test_the_stage_is_a_feature_of_the_guess() -> None:
+    """The same words weigh differently at another command ("#tmail")."""
+    assert "#tmail" in resemblance.features(550, 5, None, "Not allowed", "mail")
+    assert not any(f.startswith("#t") for f in resemblance.features(550, 5, None, "Not allowed"))
+    at_mail = resemblance.posteriors(550, 5, None, "Not allowed", "mail")
+    at_rcpt = resemblance.posteriors(550, 5, None, "Not allowed", "rcpt")
+    assert at_mail and at_rcpt and dict(at_mail) != dict(at_rcpt)
 
 
 def test_an_authoritative_stage_rule_is_not_second_guessed() -> None:
@@ -121,9 +133,9 @@ def test_adjacent_words_are_features_of_their_own() -> None:
     assert "sender_allowed" not in feats  # only neighbours pair
 
 
-def test_wording_and_stage_rules_are_never_replaced() -> None:
+def test_wording_and_authoritative_stage_rules_are_never_replaced() -> None:
     ranked = (("spam_content", 0.99), ("policy_rejected", 0.01))
-    for kind in ("generic", "vendor", "stage", "fallback"):
+    for kind in ("generic", "vendor", "stage_rule", "fallback"):
         assert resemblance.better_guess(ranked, "policy_rejected", kind) is None
 
 
