@@ -181,12 +181,14 @@ def _cause(diagnostic: str, status: str | None, own: str, common: str, delayed: 
         stage, remote = reply.stage, _remote_from(reply)
         if evidence == "dsn":
             # The notice's text quotes the same reply with what the fields
-            # lack: the command it answered (the MTA's own words, "(in reply
-            # to RCPT TO command)", where a Diagnostic-Code has only the
-            # reply's, which may name another command), the host that sent it.
+            # lack: the command it answered, in the MTA's own words ("(in
+            # reply to RCPT TO command)", "after end of data"), where a
+            # Diagnostic-Code has only the reply's, which may name another
+            # command ("... mail from it should not be greylisted"); and the
+            # host that sent it.
             twin = _best_reply(own)
             if twin is not None:
-                stage, remote = twin.stage or stage, remote or _remote_from(twin)
+                stage, remote = twin.stage, remote or _remote_from(twin)
         found = parse_enhanced(reply.text) or status
         ann = _annotate(reply.code, reply.text, found, stage, delayed, lang)
         return _Cause(reply.code, reply.text, found, stage, evidence, remote, ann)

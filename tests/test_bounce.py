@@ -476,3 +476,21 @@ def test_a_reply_quoting_another_server_s_reply_keeps_the_next_recipient() -> No
     failures = {f.recipient: f for f in explain_input(notice).failures}
     assert set(failures) == {"a@remote.test", "b@remote.test"}
     assert failures["b@remote.test"].text == "5.5.1 Error: need MAIL command"
+
+
+def test_a_dsn_takes_the_command_from_the_notice_not_from_the_reply_s_words() -> None:
+    """Exim's prose says "after end of data"; the Diagnostic-Code has only the
+    reply, whose words mention "mail from": the prose decides (no stage)."""
+    reply = "451 Greylisted: after a retry, mail from it should be accepted"
+    notice = (
+        "From: Mail Delivery System <Mailer-Daemon@mx.exim.test>\n"
+        "To: sender@sink.test\nSubject: Mail delivery failed\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n'
+        "--b\nContent-Type: text/plain\n\n"
+        "  a@remote.test\n    host 127.0.0.1 [127.0.0.1]\n"
+        f"    SMTP error from remote mail server after end of data:\n    {reply}\n\n"
+        "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.exim.test\n\n"
+        "Action: failed\nFinal-Recipient: rfc822;a@remote.test\nStatus: 5.0.0\n"
+        f"Remote-MTA: dns; 127.0.0.1\nDiagnostic-Code: smtp; {reply}\n\n--b--\n")
+    failure, = explain_input(notice).failures
+    assert (failure.evidence, failure.stage) == ("dsn", None)
