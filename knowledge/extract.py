@@ -165,15 +165,18 @@ def _stage_of(found: _Found) -> str | None:
     ("after RCPT TO" on one line must not answer for "after MAIL FROM" on
     the next).
     """
-    words = " ".join(found.lines)
+    # Whitespace collapsed: Postfix wraps its notices, so "refused to talk
+    # to me" may be split over two lines.
+    words = " ".join(" ".join(found.lines).split())
     appended = words[len(_without_in_reply_to(words, ("(in reply to",))):]
+    before, context = " ".join(found.before.split()), " ".join(found.context.split())
     after_command = bool(_COMMAND_LINE.search(found.context))
-    hays = ((f"{found.before} {appended}", False), (f"{found.context} {appended}", after_command),
-            (f"{found.before} {words}", False), (f"{found.context} {words}", after_command))
-    for hay, command_above in hays:
-        # Whitespace collapsed: Postfix wraps its notices, so "refused to talk
-        # to me" may be split over two lines.
-        hay = " ".join(hay.split())
+    hays = ((before, appended, False), (context, appended, after_command),
+            (before, words, False), (context, words, after_command))
+    for head, tail, command_above in hays:
+        if not (head or tail):
+            continue
+        hay = f"{head} {tail}"
         if not command_above and not _HINT_CONTEXT.search(hay):
             continue
         for regex, stage in _STAGE_HINTS:
@@ -228,7 +231,7 @@ def _strip_markers(line: str) -> str:
     return line[i:]
 
 
-def _match_line(line: str, open_code: int | None = None, vouched_above: bool = False,
+def _match_line(line: str, open_code: int | None = None, previous: str = "",
                 ) -> tuple[int, str, str, str, str] | None:
     """(code, separator, rest, text before the lead-in, text before the code)
     if the line carries a reply.
@@ -236,11 +239,14 @@ def _match_line(line: str, open_code: int | None = None, vouched_above: bool = F
     `open_code` is the code of a multiline reply still open ("550-"): a log
     line with that code continues it even when its words alone would not make
     a reply (Exim's "550-Called:   192.0.2.1" in hMailServer's log).
-    `vouched_above`: the line before ends with a lead-in that vouches for a
-    reply, so a code outside RFC 5321 at the start of this one is one too.
+    When the `previous` line ends with a lead-in that vouches for a reply, a
+    code outside RFC 5321 at the start of this one is a reply too (that
+    lead-in is only looked for then: most lines start with no code at all).
     """
     bare = _strip_markers(line)
-    m = (_VOUCHED_CODE_AT_START if vouched_above else _CODE_AT_START).fullmatch(bare)
+    m = _CODE_AT_START.fullmatch(bare)
+    if m is None and previous and (odd := _VOUCHED_CODE_AT_START.fullmatch(bare)):
+        m = odd if _VOUCHING_LEADIN.search(previous) else None
     if m:
         markers = line[: len(line) - len(bare)]  # a quote among them closes after the reply
         rest = _without_wrapper_paren(markers, m.group(3) or "")
@@ -489,7 +495,7 @@ def find_replies(text: str) -> list[_Found]:
     for line_no, raw in enumerate(text.splitlines()):
         line = raw[:MAX_LINE].rstrip("\r")
         open_code = current.code if current is not None and current.open_multiline else None
-        hit = _match_line(line, open_code, bool(_VOUCHING_LEADIN.search(previous)))
+        hit = _match_line(line, open_code, previous)
         if hit is not None and _inside_fold(current, line, hit[3]):
             hit = None
         if hit is not None:
