@@ -24,7 +24,9 @@ First run (2026-12-05), RCPT only: Postfix agreed on all but 8 lines; Exim
 on every permanent refusal and on none of the 400-odd temporary ones, which
 its ": retry timeout exceeded" turned into an unreachable host. The fixes
 are in knowledge/extract.py and knowledge/human_part.py, and the cases in
-tests/test_bounce.py. MAIL and DATA agreed from the start.
+tests/test_bounce.py. MAIL and DATA then agreed but for one Exim line whose
+Diagnostic-Code words named MAIL (knowledge/bounce.py now takes the
+notice's stage).
 """
 
 from __future__ import annotations
