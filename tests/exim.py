@@ -419,22 +419,32 @@ cram_md5:
 """
 
 
-def _prepare(root: Path, exim: Path, ports: tuple[int, int, int], password: str) -> Path:
-    """Write the configuration, TLS files, spool and log directories; return the CA path."""
+def prepare_root(root: Path, config_text: str) -> int:
+    """Spool and log directories Exim may write and its configuration under
+    `root`, as Exim accepts them with -C; return the Exim group's id.
+
+    Exim drops root with an untrusted -C, so it must reach root, spool and
+    log as its own user; and it insists on a root-owned configuration that no
+    one else may write (the group read bit lets it read the file after it
+    dropped root).
+    """
     user = pwd.getpwnam(EXIM_USER)
     gid = grp.getgrgid(user.pw_gid).gr_gid
-    root.chmod(0o755)  # the daemon, no longer root, must reach spool, log and TLS files
+    root.chmod(0o755)
     for name in ("spool", "log"):
         (root / name).mkdir(mode=0o750)
         os.chown(root / name, user.pw_uid, gid)
-    ca_pem = _write_tls(root / "tls", gid)
     config = root / "exim.conf"
-    config.write_text(_config(root, exim, ports, password))
-    # Exim insists on a root-owned configuration that no one else may write;
-    # the group read bit lets the daemon read it after it dropped root.
+    config.write_text(config_text)
     os.chown(config, 0, gid)
     config.chmod(0o640)
-    return ca_pem
+    return gid
+
+
+def _prepare(root: Path, exim: Path, ports: tuple[int, int, int], password: str) -> Path:
+    """Write the configuration, TLS files, spool and log directories; return the CA path."""
+    gid = prepare_root(root, _config(root, exim, ports, password))
+    return _write_tls(root / "tls", gid)
 
 
 def _check_config(exim: Path, config: Path) -> None:

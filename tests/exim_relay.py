@@ -94,16 +94,8 @@ def send_and_bounce(binary: Path, port: int, sender: str, recipients: list[str],
     """
     root = Path(tempfile.mkdtemp(prefix="probe-exim-relay-")).resolve()
     try:
-        user = pwd.getpwnam(daemon.EXIM_USER)
-        root.chmod(0o755)  # Exim, no longer root under -C, must reach spool and log
-        for name in ("spool", "log"):
-            (root / name).mkdir(mode=0o750)
-            os.chown(root / name, user.pw_uid, user.pw_gid)
+        daemon.prepare_root(root, _config(root, binary, port))
         config = root / "exim.conf"
-        config.write_text(_config(root, binary, port))
-        # Exim insists on a root-owned configuration nobody else may write.
-        os.chown(config, 0, user.pw_gid)
-        config.chmod(0o640)
         done = subprocess.run([str(binary), "-C", str(config), "-odi", "-f", sender, *recipients],
                               input=body, capture_output=True, timeout=_RUN_TIMEOUT, check=False)
         if done.returncode != 0:
