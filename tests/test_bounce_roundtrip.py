@@ -34,6 +34,7 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -95,10 +96,17 @@ def _messages(stage: Stage, lines: list[dict]) -> tuple[dict[str, str], Messages
     return refusals, [(SENDER, [r]) for r in recipients]
 
 
+@cache
+def _explained(bounce: bytes) -> tuple[RecipientFailure, ...]:
+    """One bounce read once: the waits below ask after every bounce so far,
+    every fifth of a second, until all have come."""
+    return explain_input(bounce).failures
+
+
 def _failures(bounces: list[bytes]) -> dict[str, RecipientFailure]:
     out: dict[str, RecipientFailure] = {}
     for bounce in bounces:
-        for failure in explain_input(bounce).failures:
+        for failure in _explained(bounce):
             out.setdefault(str(failure.recipient), failure)
     return out
 
