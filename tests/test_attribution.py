@@ -13,6 +13,8 @@ from pathlib import Path
 
 from knowledge import explain_reply
 
+from .test_corpus import _stage
+
 ROOT = Path(__file__).resolve().parents[1]
 # Files whose patterns describe software or lists many vendors share; a file
 # marked `generic = true` (vendor-neutral wording) is shared by definition.
@@ -43,8 +45,7 @@ def test_vendor_patterns_stay_with_their_vendor():
             continue
         for reply in tomllib.loads(path.read_text())["reply"]:
             text = re.sub(r"(?m)^\d{3}[ -]", "", reply["text"])
-            stage = reply.get("stage") if reply.get("stage") != "data" else None
-            matched = explain_reply(reply["code"], text, stage).evidence
+            matched = explain_reply(reply["code"], text, _stage(reply)).evidence
             winner = owner.get(matched.removeprefix("pattern:"))
             if winner and winner not in SHARED and winner != vendor \
                     and (vendor, winner) not in ALLOWED:

@@ -68,8 +68,15 @@ CORPUS = _load()
 
 
 def _stage(entry: dict) -> str | None:
+    """The stage a live probe would pass with this line.
+
+    "data" (end of DATA) is a real place to see a reply but not a probe stage.
+    Batches name the greeting "connect" or "banner"; the probe's stage for the
+    greeting's reply is "banner" ("connect" is the TCP connect, which has none).
+    """
     stage = entry.get("stage")
-    # "data" (end of DATA) is a real place to see a reply but not a probe stage.
+    if stage == "connect":
+        return "banner"
     return stage if stage and stage != "data" else None
 
 

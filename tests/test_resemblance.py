@@ -84,13 +84,19 @@ def test_wording_a_pattern_knows_is_not_second_guessed() -> None:
 def test_the_code_at_its_stage_yields_only_to_a_clear_guess() -> None:
     # "553 at MAIL FROM" alone is about the sender; these words name a closed
     # mailbox clearly enough (an example the shipped counts guess from; the
-    # corpus decides which do). A host name alone resembles nothing clearly,
-    # and the code at its stage stays.
+    # corpus decides which do). Words the corpus does not know leave the code
+    # at its stage alone.
     staged = knowledge.explain_reply(553, "Recipient mailbox inactivity closed", "mail")
     assert staged.evidence.startswith("resemblance:")
     assert "over code:553@mail" in staged.matched
+    unknown = knowledge.explain_reply(554, "qzxv.wpfk", "banner")
+    assert (unknown.category, unknown.matched) == ("service_unavailable", "code:554@banner")
+    # The greeting's 554s in the corpus are mostly blocklistings (none is
+    # labelled a plain outage), so with the stage as a feature a host name
+    # alone leans that way, and says what it overrode.
     banner = knowledge.explain_reply(554, "mx.example.com", "banner")
-    assert (banner.category, banner.matched) == ("service_unavailable", "code:554@banner")
+    assert banner.category == "blocklisted_ip"
+    assert banner.matched.startswith("resemblance:") and "over code:554@banner" in banner.matched
 
 
 def test_the_stage_is_a_feature_of_the_guess() -> None:
