@@ -44,7 +44,7 @@ class RecipientText:
     address: str
     text: str  # from each mention of the address to the next mention of any
     common: str  # the notice's text before the first recipient and after the last
-    shared: bool  # True when `text` says nothing beyond the address itself
+    shared: bool  # True when `text` says nothing beyond the address itself, and quotes no reply
 
 
 def cut_original(text: str) -> str:
@@ -213,7 +213,10 @@ def recipient_texts(text: str, exclude: set[str],
     out = []
     for key in list(first)[:MAX_RECIPIENTS]:
         own_text = "\n".join(text[a : min(b, a + MAX_BLOCK)] for a, b in spans[key])[:MAX_BLOCK]
-        shared = not _says_something(own_text.replace(first[key], " "))
+        rest = own_text.replace(first[key], " ")
+        # A reply code is a reason however short its words ("503 5.5.2 Out of
+        # Order" in OpenSMTPD's one line per recipient).
+        shared = not _says_something(rest) and reply_start(rest) < 0
         out.append(RecipientText(first[key], own_text, common[:MAX_BLOCK], shared))
     return out
 

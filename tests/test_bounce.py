@@ -494,3 +494,49 @@ def test_a_dsn_takes_the_command_from_the_notice_not_from_the_reply_s_words() ->
         f"Remote-MTA: dns; 127.0.0.1\nDiagnostic-Code: smtp; {reply}\n\n--b--\n")
     failure, = explain_input(notice).failures
     assert (failure.evidence, failure.stage) == ("dsn", None)
+
+
+def _opensmtpd_notice(reports: list[tuple[str, str]]) -> bytes:
+    """OpenSMTPD's failure notice (usr.sbin/smtpd/bounce.c): one "address:
+    reply" line per recipient, and delivery-status fields with Status 5.0.0
+    and no Diagnostic-Code."""
+    b = "8462551307946013/mx.local.test"
+    lines = "".join(f"{address}: {reply}\r\n" for address, reply in reports)
+    fields = "".join(f"Final-Recipient: rfc822; {address}\r\nAction: failed\r\n"
+                     "Status: 5.0.0\r\n\r\n" for address, _ in reports)
+    return (
+        "Subject: Delivery status notification: failed\r\n"
+        "From: Mailer Daemon <MAILER-DAEMON@mx.local.test>\r\nTo: s@local.test\r\n"
+        f'MIME-Version: 1.0\r\nContent-Type: multipart/mixed;boundary="{b}"\r\n\r\n'
+        "This is a MIME-encapsulated message.\r\n\r\n"
+        f"--{b}\r\nContent-Description: Notification\r\n"
+        "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+        "    Hi!\r\n\r\n    This is the MAILER-DAEMON, please DO NOT REPLY to this email.\r\n\r\n"
+        "    An error has occurred while attempting to deliver a message for\r\n"
+        f"    the following list of recipients:\r\n\r\n{lines}\r\n"
+        "    Below is a copy of the original message:\r\n\r\n"
+        f"--{b}\r\nContent-Description: Delivery Report\r\n"
+        "Content-Type: message/delivery-status\r\n\r\n"
+        f"Reporting-MTA: dns; mx.local.test\r\n\r\n{fields}"
+        f"--{b}\r\nContent-Description: Message headers\r\n"
+        "Content-Type: text/rfc822-headers\r\n\r\n"
+        f"From: s@local.test\r\nSubject: t\r\n\r\n--{b}--\r\n").encode()
+
+
+@pytest.mark.parametrize(("first", "category"), [
+    ("503 5.5.2 Out of Order", "syntax_error"),
+    ("452 4.2.2 Mailbox full", "mailbox_full"),
+])
+def test_a_short_reply_on_a_recipient_s_own_line_is_its_reason(first: str,
+                                                               category: str) -> None:
+    """A reply with few words ("503 5.5.2 Out of Order") still is the reason
+    of the recipient it follows, not a line that says nothing, which would
+    take the reply of the recipient listed last."""
+    notice = _opensmtpd_notice([
+        ("r1@remote.test", first),
+        ("r2@remote.test", "550 5.1.1 <r2@remote.test>: Recipient address rejected: "
+                           "User unknown in local recipient table")])
+    failures = by_recipient(notice)
+    assert failures["r1@remote.test"].annotation.category == category
+    assert failures["r1@remote.test"].code == int(first[:3])
+    assert failures["r2@remote.test"].annotation.category == "user_unknown"
