@@ -5,8 +5,8 @@ parser must hand every recipient its own: a reply read under the wrong
 address, or wording borrowed from the text around another recipient, gives
 a recipient a cause it never had. Random pairs of the labelled corpus's
 failure replies are put into the notices of Postfix (with and without its
-delivery-status fields), Exim, qmail, Sendmail, Gmail and Exchange (the
-three ways its versions quote a remote reply), and each recipient must get
+delivery-status fields), Exim, qmail, Sendmail, Gmail, OpenSMTPD and Exchange
+(the three ways its versions quote a remote reply), and each recipient must get
 the category the classifier gives its bare reply - at the stage the notice
 states, or without one where the notice states none (Exchange, Gmail).
 """
@@ -141,10 +141,28 @@ def gmail(pairs: Pair) -> str:
             + blocks)
 
 
+def opensmtpd(pairs: Pair) -> str:
+    """One "address: reply" line per recipient, fields with Status only."""
+    lines = "".join(f"{r}: {_joined(c, lines)}\n" for r, c, lines in pairs)
+    fields = "".join(f"Final-Recipient: rfc822; {r}\nAction: failed\nStatus: {c // 100}.0.0\n\n"
+                     for r, c, _ in pairs)
+    return ("From: Mailer Daemon <MAILER-DAEMON@mx.example.com>\n"
+            "Subject: Delivery status notification: failed\nTo: alice@example.com\n"
+            "MIME-Version: 1.0\nContent-Type: multipart/mixed;boundary=\"B2\"\n\n"
+            "--B2\nContent-Description: Notification\nContent-Type: text/plain\n\n"
+            "    Hi!\n\n    This is the MAILER-DAEMON, please DO NOT REPLY to this email.\n\n"
+            "    An error has occurred while attempting to deliver a message for\n"
+            f"    the following list of recipients:\n\n{lines}\n"
+            "    Below is a copy of the original message:\n\n"
+            "--B2\nContent-Description: Delivery Report\n"
+            "Content-Type: message/delivery-status\n\n"
+            f"Reporting-MTA: dns; mx.example.com\n\n{fields}--B2--\n")
+
+
 FORMS = {"postfix": postfix, "postfix_text": postfix_text, "exim": exim, "qmail": qmail,
          "sendmail": sendmail, "exchange": exchange, "exchange_hash": exchange_hash,
-         "exchange_2003": exchange_2003, "gmail": gmail}
-STATES_NO_STAGE = {"exchange", "exchange_hash", "exchange_2003", "gmail"}
+         "exchange_2003": exchange_2003, "gmail": gmail, "opensmtpd": opensmtpd}
+STATES_NO_STAGE = {"exchange", "exchange_hash", "exchange_2003", "gmail", "opensmtpd"}
 
 
 def _bare(code: int, lines: list[str], stage: str | None) -> str:
