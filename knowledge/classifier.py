@@ -61,7 +61,7 @@ from functools import lru_cache
 from typing import Any
 
 from . import i18n, loader, resemblance
-from .enhanced_code import parse_enhanced, split_enhanced
+from .enhanced_code import parse_enhanced, split_enhanced, without_repeats
 from .model import CATEGORIES, SEVERITIES, Annotation
 from .patterns import Pattern, normalise_text, pattern_set
 
@@ -429,11 +429,12 @@ def classify(
     if klass is None:
         klass = klass_hint
     pat = None
-    if text and klass is not None:
-        pat = pattern_set().match(normalise_text(text), code, klass, stage)
+    words = without_repeats(text)
+    if words and klass is not None:
+        pat = pattern_set().match(normalise_text(words), code, klass, stage)
     ranked = None
     if pat is None or pat.generic or pat.fallback:  # wording that may still lose to a code
-        ranked = resemblance.posteriors(code, klass, enh, text, stage)
+        ranked = resemblance.posteriors(code, klass, enh, words, stage)
     return _annotate(code, stage, lang, enh, klass, pat, ranked, rcpt_domain_is_target)
 
 

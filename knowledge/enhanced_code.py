@@ -71,3 +71,25 @@ def split_enhanced(code: str) -> tuple[int, int, int] | None:
     if klass not in (2, 4, 5):
         return None
     return klass, subject, detail
+
+
+def without_repeats(text: str) -> str:
+    """The reply's words with its enhanced code once, at the start.
+
+    RFC 2034 repeats the code on every line of a multiline reply, and Gmail
+    does ("5.7.1 The IP you're using to send mail is not authorized to\\n5.7.1
+    send email directly..."); left in, the copies split the words a pattern
+    reads across the line break. A line led by another code keeps it.
+    """
+    if "\n" not in text:
+        return text
+    lines = text.split("\n")
+    first = lines[0].lstrip()
+    code = first.split(None, 1)[0] if first else ""
+    if parse_enhanced(code) is None:
+        return text
+    for index in range(1, len(lines)):
+        line = lines[index].lstrip()
+        if line.startswith(code) and line[len(code) : len(code) + 1] in ("", " ", "\t"):
+            lines[index] = line[len(code):].lstrip()
+    return "\n".join(lines)

@@ -518,3 +518,16 @@ def test_notice_words_are_lowercase_phrases() -> None:
         words = loader.notice_words(kind)
         assert words, kind
         assert all(w and w == w.lower() and w == w.strip() for w in words), kind
+
+
+def test_an_enhanced_code_repeated_on_every_line_is_read_once() -> None:
+    """Gmail leads each line of a multiline reply with "5.7.1" (RFC 2034), as a
+    live session or a transcript gives it; the words across the line break
+    are read as the corpus has them, with the code once."""
+    lines = ["The IP you're using to send mail is not authorized to",
+             "send email directly to our servers. Please use the SMTP relay at your",
+             "service provider instead."]
+    repeated = "\n".join(f"5.7.1 {line}" for line in lines)
+    once = "5.7.1 " + "\n".join(lines)
+    assert explain_reply(550, repeated, "mail") == explain_reply(550, once, "mail")
+    assert explain_reply(550, repeated, "mail").category == "blocklisted_ip"
