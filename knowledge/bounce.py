@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from .classifier import classify, reply_class
 from .dsn import DsnRecipient, field_blocks, recipients
 from .enhanced_code import find_enhanced, parse_enhanced
-from .extract import FoundReply, explain_text, failure_replies
+from .extract import FoundReply, explain_text, failure_replies, is_cut_short
 from .html_text import html_to_text
 from .human_part import RecipientText, cut_original, mentions, recipient_texts, reply_start
 from .json_paste import json_lines
@@ -112,16 +112,22 @@ def _annotate(code: int | None, text: str, status: str | None, stage: str | None
               delayed: bool, lang: str) -> Annotation:
     """Classify; wording without any code is read as a 4xx (delay) or 5xx failure.
 
-    The reply's own enhanced code comes first, then the DSN's Status - except a
-    Status of X.0.0 beside a basic code: Postfix writes 5.0.0 for every remote
-    rejection that had no enhanced code, which says nothing the basic code does
-    not, and taking it for the reply's own code made "556 Address unavailable"
-    in a bounce read differently from the same reply pasted alone.
+    A reply is read as it would be alone: its words and its own enhanced code.
+    The DSN's Status is the reporting MTA's reading of it, not the server's
+    words - Sendmail writes 5.1.1 for any 550 to RCPT TO and 4.4.7 for any
+    deferral that expired, Postfix 5.0.0 for any rejection without an enhanced
+    code - so it stands in for the reply's own code only where the reply's
+    words decide nothing, and a Status of X.0.0 never does. Wording without a
+    reply code takes the Status as its code.
     """
-    enhanced = parse_enhanced(text) if code is not None else None
-    if enhanced is None and (code is None or not _class_only(status)):
-        enhanced = status
-    return classify(code, text, stage, lang, enhanced, klass_hint=4 if delayed else 5)
+    klass = 4 if delayed else 5
+    if code is None:
+        return classify(None, text, stage, lang, status, klass_hint=klass)
+    own = parse_enhanced(text)
+    ann = classify(code, text, stage, lang, own, klass_hint=klass)
+    if own is None and not _class_only(status) and ann.matched.startswith(("code:", "class:")):
+        return classify(code, text, stage, lang, status, klass_hint=klass)
+    return ann
 
 
 def _remote_from(reply: FoundReply) -> str | None:
@@ -136,11 +142,19 @@ def _remote_from(reply: FoundReply) -> str | None:
     return None
 
 
-def _best_reply(text: str) -> FoundReply | None:
+def _best_reply(text: str, previous: str = "") -> FoundReply | None:
     """The first 4xx/5xx reply with a basic code in `text`, if any. A copy cut
     short, as Sendmail's "(reason: 554 first line)" above the transcript that
-    holds all of it, is already one reply with the whole (`extract._dedupe`)."""
-    return next((r for r in failure_replies(text) if r.code is not None), None) if text else None
+    holds all of it, is already one reply with the whole (`extract._dedupe`).
+    `previous`: the line before `text`, as `extract.find_replies` takes it."""
+    if not text:
+        return None
+    return next((r for r in failure_replies(text, previous) if r.code is not None), None)
+
+
+# A Diagnostic-Code of type smtp is a reply: its code counts even outside
+# RFC 5321 ("571 Delivery not authorized"), as after Exim's lead-in.
+_SMTP_DIAGNOSTIC = "Diagnostic-Code: smtp;"
 
 
 @dataclass(frozen=True)
@@ -155,7 +169,7 @@ class _Cause:
 
 
 def _cause(diagnostic: str, status: str | None, own: str, common: str, delayed: bool,
-           lang: str) -> _Cause:
+           lang: str, smtp_diagnostic: bool = False) -> _Cause:
     """The reason for one recipient, from the best source that gives one.
 
     A quoted reply wins: the DSN's Diagnostic-Code, else one in the recipient's
@@ -175,7 +189,8 @@ def _cause(diagnostic: str, status: str | None, own: str, common: str, delayed: 
         own = ""
     sources = [(diagnostic, "dsn"), (own, "human")] + ([] if own else [(common, "human")])
     for text, evidence in sources:
-        reply = _best_reply(text)
+        reply = _best_reply(text, _SMTP_DIAGNOSTIC if evidence == "dsn" and smtp_diagnostic
+                            else "")
         if reply is None:
             continue
         stage, remote = reply.stage, _remote_from(reply)
@@ -189,8 +204,15 @@ def _cause(diagnostic: str, status: str | None, own: str, common: str, delayed: 
             twin = _best_reply(own)
             if twin is not None:
                 stage, remote = twin.stage, remote or _remote_from(twin)
+                # Sendmail's field keeps only the first line of a multiline
+                # reply; its transcript has all of it.
+                if twin.code == reply.code and is_cut_short(reply.text, twin.text):
+                    reply = twin
         found = parse_enhanced(reply.text) or status
-        ann = _annotate(reply.code, reply.text, found, stage, delayed, lang)
+        # The Diagnostic-Code is the server's reply and reads as it would
+        # alone; the Status beside it is the reporting MTA's reading of it.
+        ann = _annotate(reply.code, reply.text, None if evidence == "dsn" else found, stage,
+                        delayed, lang)
         return _Cause(reply.code, reply.text, found, stage, evidence, remote, ann)
     borrowed = bool(own) and _best_reply(common) is not None
     texts = [t for t in (_prose(diagnostic, own), "" if borrowed else _prose(common)) if t] or [""]
@@ -255,7 +277,8 @@ def _from_fields(rec: DsnRecipient, texts: list[RecipientText], delayed: bool, l
     own = "\n".join(t.text for t in texts if not t.shared)
     common = texts[0].common if texts else ""
     delayed = delayed or (rec.action or "").startswith("delay")
-    cause = _cause(rec.diagnostic or "", rec.status, own, common, delayed, lang)
+    cause = _cause(rec.diagnostic or "", rec.status, own, common, delayed, lang,
+                   smtp_diagnostic=rec.diagnostic_type == "smtp")
     final = rec.final_recipient
     address = final if final and "@" in final else (rec.original_recipient or final)
     return _failure(address, cause, original=rec.original_recipient, rec=rec,

@@ -91,7 +91,10 @@ _PYTHON_TUPLE = re.compile(
 _VOUCHING_LEADIN = re.compile(
     r"smtp error from remote (?:mail )?server|\breject: [a-z-]{3,14} from "
     r"|(?:\bsaid:?|smtp protocol returned a (?:permanent|temporary) error|\b(?:smtp|deferred)[;:]"
-    r"|server response:?|with message|<--?|,<,|\{led=)\s*[\"']?$", re.I)
+    r"|server response:?|with message|<--?|,<,|\{led=|\(reason:)\s*[\"']?$", re.I)
+# Transcript markers of what the server said: Sendmail's "<<<", swaks's "<-",
+# "<~" (after TLS) and "<**" (a failure reply).
+_SERVER_MARKERS = ("<<<", "<-", "<--", "<~", "<**")
 _PHASE_TAGS = (("[rcpt_to]", "rcpt"), ("[mail_from]", "mail"))
 # Lead-ins that start a reply of their own even inside another's folded lines.
 _NEW_REPLY_LEADIN = re.compile(r"\b(?:said|was|returned)\b|smtp error from remote", re.I)
@@ -101,7 +104,8 @@ _SMTPD_ENVELOPE = "; from=<"
 _STAGE_HINTS: tuple[tuple[re.Pattern[str], str | None], ...] = (
     (re.compile(r"rcpt to|rcpt from|does not like recipient", re.I), "rcpt"),
     (re.compile(r"mail from|does not like sender", re.I), "mail"),
-    (re.compile(r"end of data|\bdata command|after data\b|end-of-message", re.I), None),
+    (re.compile(r"end of data|\bdata command|after data\b|end-of-message"
+                r"|(?:^\s*|>>>\s*|->\s*|,>,|\bsent:\s*)(?:data|bdat)\b", re.I), None),
     (re.compile(r"\bstarttls\b", re.I), "starttls"),
     (re.compile(r"\behlo\b", re.I), "ehlo"),
     (re.compile(r"\bhelo\b", re.I), "helo"),
@@ -124,7 +128,8 @@ _HINT_CONTEXT = re.compile(
 # Only that line counts: an arrow on the reply's own line ("SERVER -> CLIENT:
 # 502 Use HELO first") says nothing of the command.
 _COMMAND_LINE = re.compile(
-    r"(?:^\s*|(?:>>>|->|,>,|\bsent:)\s*)(?:rcpt to|mail from|ehlo|helo|starttls|vrfy|rset)\b",
+    r"(?:^\s*|(?:>>>|->|,>,|\bsent:)\s*)(?:rcpt to|mail from|ehlo|helo|starttls|vrfy|rset"
+    r"|data|bdat)\b",
     re.I)
 # Whom a logged reply was for, read from the text before the code: Postfix and
 # Sendmail log `to=<bob@example.com>`, Exim flags a failed or deferred address
@@ -148,10 +153,12 @@ class _Found:
     unfinished: int = 0  # unindented lines that may still continue it (`folds_to_come`)
     awaits_in_reply_to: bool = False  # Postfix quoted it and its "(in reply to" is to come
     closed: bool = False  # its line closed the bracket or quote it was in: no folds follow
+    stage_from_words: bool = False  # the stage was read from the reply's own words
 
 
-def _stage_of(found: _Found) -> str | None:
-    """The command this reply answered, when the log around it says so.
+def _stage_of(found: _Found) -> tuple[str | None, bool]:
+    """The command this reply answered, when the log around it says so, and
+    whether only the reply's own words said it.
 
     What the MTA or log wrote around the reply is asked before the reply's
     own words: the text before the code on its line, with a trailing "(in
@@ -173,7 +180,7 @@ def _stage_of(found: _Found) -> str | None:
     after_command = bool(_COMMAND_LINE.search(found.context))
     hays = ((before, appended, False), (context, appended, after_command),
             (before, words, False), (context, words, after_command))
-    for head, tail, command_above in hays:
+    for index, (head, tail, command_above) in enumerate(hays):
         if not (head or tail):
             continue
         hay = f"{head} {tail}"
@@ -181,8 +188,8 @@ def _stage_of(found: _Found) -> str | None:
             continue
         for regex, stage in _STAGE_HINTS:
             if regex.search(hay):
-                return stage
-    return None
+                return stage, index >= 2
+    return None, False
 
 
 def _recipient_of(before: str, rest: str, previous: str) -> str | None:
@@ -244,11 +251,15 @@ def _match_line(line: str, open_code: int | None = None, previous: str = "",
     lead-in is only looked for then: most lines start with no code at all).
     """
     bare = _strip_markers(line)
+    markers = line[: len(line) - len(bare)]  # a quote among them closes after the reply
     m = _CODE_AT_START.fullmatch(bare)
-    if m is None and previous and (odd := _VOUCHED_CODE_AT_START.fullmatch(bare)):
-        m = odd if _VOUCHING_LEADIN.search(previous) else None
+    if m is None and (odd := _VOUCHED_CODE_AT_START.fullmatch(bare)):
+        # A transcript's "<<< " is the server speaking (Sendmail's "<<< 571
+        # Delivery not authorized"), as a vouching lead-in above is.
+        vouched = markers.rstrip().endswith(_SERVER_MARKERS) or (
+            bool(previous) and _VOUCHING_LEADIN.search(previous) is not None)
+        m = odd if vouched else None
     if m:
-        markers = line[: len(line) - len(bare)]  # a quote among them closes after the reply
         rest = _without_wrapper_paren(markers, m.group(3) or "")
         return int(m.group(1)), m.group(2) or "", rest, "", ""
     t = _PYTHON_TUPLE.search(line)
@@ -482,15 +493,17 @@ def _inside_fold(current: _Found | None, line: str, before: str) -> bool:
             and not _NEW_REPLY_LEADIN.search(before))
 
 
-def find_replies(text: str) -> list[_Found]:
+def find_replies(text: str, previous: str = "") -> list[_Found]:
     """Every reply in `text`, multiline replies and folded lines joined.
 
+    `previous` is the line before `text` when the caller knows it: a DSN's
+    "Diagnostic-Code: smtp;" vouches for a reply code outside RFC 5321 at
+    the start of the field's value, as Exim's lead-in does on its line.
     Each line is looked at up to MAX_LINE characters, and each reply keeps at
     most MAX_REPLY_CHARS, so time and memory grow linearly with the input.
     """
     found: list[_Found] = []
     current: _Found | None = None  # the reply the next line may continue
-    previous = ""
     enhanced_only: _Found | None = None
     for line_no, raw in enumerate(text.splitlines()):
         line = raw[:MAX_LINE].rstrip("\r")
@@ -551,7 +564,8 @@ def find_replies(text: str) -> list[_Found]:
     if not found and enhanced_only is not None:
         found = [enhanced_only]
     for item in found:
-        item.stage = _phase_tagged(item) or _stage_of(item)
+        tagged = _phase_tagged(item)
+        item.stage, item.stage_from_words = (tagged, False) if tagged else _stage_of(item)
         _drop_given_up(item)
         if item.lines[-1].rstrip().endswith("##"):  # Exchange closes a quoted reply with "##"
             item.lines[-1] = item.lines[-1].rstrip()[:-2].rstrip()
@@ -638,10 +652,10 @@ def _dedupe(found: list[_Found]) -> list[_Found]:
     The copies differ by Postfix's "(in reply to ... command)" suffix, so that
     is ignored; the first copy is kept and inherits a stage only the other had.
     A copy cut short is a twin of the whole reply (Sendmail's "(reason: 554
-    first line)" above its transcript, SparkPost's "reason" beside its
-    "raw_reason"): the fuller one is kept. Only copies a few lines apart count
-    as twins: the same rejection repeated through a long log is kept, once per
-    occurrence.
+    first line)" above its transcript, or its long reply with the middle cut
+    out; SparkPost's "reason" beside its "raw_reason"): the fuller one is kept.
+    Only copies a few lines apart count as twins: the same rejection repeated
+    through a long log is kept, once per occurrence.
     """
     kept: list[tuple[str, _Found]] = []
     last: dict[tuple[int | None, str], _Found] = {}
@@ -657,7 +671,7 @@ def _dedupe(found: list[_Found]) -> list[_Found]:
             kept.append((key[1], item))
             continue
         old_text, old = kept[index]
-        if key[1].startswith(old_text):  # the earlier copy was the one cut short
+        if _cut_short(old_text, key[1]):  # the earlier copy was the one cut short
             kept[index] = (key[1], item)
             _inherit_stage(item, old)
         else:
@@ -672,14 +686,67 @@ def _cut_short_twin(kept: list[tuple[str, _Found]], item: _Found, text: str) -> 
         old_text, old = kept[index]
         if old.code != item.code or item.line_no - old.line_no > _TWIN_DISTANCE:
             continue
-        if text.startswith(old_text) or old_text.startswith(text):
+        if _cut_short(old_text, text) or _cut_short(text, old_text):
             return index
     return None
 
 
+def _cut_short(part: str, whole: str) -> bool:
+    """Whether the normalised text `part` is `whole` cut short: its start, or
+    its start and end with the middle elided. A bracket closed after the cut
+    is the notice's own ("(reason: 550-first line)")."""
+    return (whole.startswith(part) or (part.endswith(")") and whole.startswith(part[:-1]))
+            or _elided(part, whole))
+
+
+def is_cut_short(part: str, whole: str) -> bool:
+    """Whether reply text `part` is a copy of `whole` cut short (a DSN's
+    Diagnostic-Code holds only the first line of Sendmail's multiline reply)."""
+    part_key, whole_key = (" ".join(t.split()).lower() for t in (part, whole))
+    return part_key != whole_key and _cut_short(part_key, whole_key)
+
+
+_ELISION = "..."
+_MIN_ELIDED_HEAD = 16  # characters a cut copy must keep before its "..."
+
+
+def _elided(short: str, whole: str) -> bool:
+    """Whether `short` is `whole` with its middle cut out: Sendmail's "(reason:
+    550 5.1.1 The email account ... Please try double-checking the r...r
+    unnecessary spaces. ...)" shortens a long reply to its head, "..." and its
+    tail (a closing bracket of the notice's own may follow)."""
+    # The reply may hold "..." of its own ("<bob@example.org>... User
+    # unknown"): the cut is the first "..." after the head, or the last.
+    first = short.find(_ELISION, _MIN_ELIDED_HEAD)
+    return first >= 0 and any(_elided_at(short, cut, whole)
+                              for cut in {first, short.rfind(_ELISION)})
+
+
+def _elided_at(short: str, cut: int, whole: str) -> bool:
+    """Whether `short` is `whole` elided by the "..." at `cut`. In a longer run
+    of dots the others are the head's ("reused)....d bounce") or the tail's
+    ("Solution....domain.com)"): both ends of the run are tried."""
+    begin, end = cut, cut + len(_ELISION)
+    while begin > 0 and short[begin - 1] == ".":
+        begin -= 1
+    while end < len(short) and short[end] == ".":
+        end += 1
+    for start in {begin, end - len(_ELISION)}:
+        head, tail = short[:start], short[start + len(_ELISION):].rstrip(")")
+        if (len(head) >= _MIN_ELIDED_HEAD and len(head) + len(tail) <= len(whole)
+                and whole.startswith(head) and whole.rstrip(")").endswith(tail)):
+            return True
+    return False
+
+
 def _inherit_stage(kept: _Found, dropped: _Found) -> None:
-    if kept.stage is None:
-        kept.stage = dropped.stage
+    """The kept copy takes the other's stage when it has none, or when only
+    its own words gave one and the other's MTA named the command: Sendmail's
+    "(reason: 450 ... while receiving the initial server greeting)" is the
+    same reply as its transcript's ">>> RCPT To:" "<<< 450 ..."."""
+    if dropped.stage is not None and (
+            kept.stage is None or (kept.stage_from_words and not dropped.stage_from_words)):
+        kept.stage, kept.stage_from_words = dropped.stage, dropped.stage_from_words
 
 
 def explain_text(text: str, lang: str = "en") -> list[Explained]:
@@ -710,10 +777,11 @@ class FoundReply:
     context: str
 
 
-def failure_replies(text: str) -> list[FoundReply]:
-    """The 4xx/5xx replies in `text`, in order (enhanced codes alone included)."""
+def failure_replies(text: str, previous: str = "") -> list[FoundReply]:
+    """The 4xx/5xx replies in `text`, in order (enhanced codes alone included);
+    `previous` as for `find_replies`."""
     out = []
-    for item in find_replies(text):
+    for item in find_replies(text, previous):
         body = "\n".join(item.lines)
         klass = item.code // 100 if item.code is not None else int(body[:1] or 0)
         if klass in (4, 5):

@@ -75,6 +75,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import real_mta
 from tests.loopback import HOST, free_port
 
 __all__ = [
@@ -118,10 +119,6 @@ _STOP_WAIT = 30.0
 class EximError(RuntimeError):
     """Exim could not be configured, started or stopped; the message says why."""
 
-
-def _ci() -> bool:
-    """True under CI, where a missing Exim is a failure and not a skip."""
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
 def find_exim() -> Path | None:
@@ -552,10 +549,7 @@ def _signal_group(process: subprocess.Popen, signum: int) -> None:
 
 
 def _unavailable(reason: str) -> None:
-    """Skip locally, fail under CI: CI must run the real-MTA tests."""
-    if _ci():
-        pytest.fail(f"CI=true but {reason} (.ci/run should have provided Exim)", pytrace=False)
-    pytest.skip(reason)
+    real_mta.unavailable(reason, "provided Exim")
 
 
 @pytest.fixture(scope="session")

@@ -58,6 +58,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import real_mta
 from tests.loopback import free_port, wait_listening
 
 __all__ = [
@@ -115,10 +116,6 @@ _STOP_TIMEOUT = 60.0
 class PostfixError(RuntimeError):
     """Postfix could not be configured, started or stopped; the message says why."""
 
-
-def _ci() -> bool:
-    """True under CI, where a missing Postfix is a failure and not a skip."""
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
 def find_postfix() -> str | None:
@@ -519,10 +516,7 @@ def require_postfix() -> str:
 
 
 def _unavailable(reason: str) -> None:
-    """Skip locally, fail under CI: CI must run the real-MTA tests."""
-    if _ci():
-        pytest.fail(f"CI=true but {reason} (.ci/run should have installed postfix)", pytrace=False)
-    pytest.skip(reason)
+    real_mta.unavailable(reason, "installed postfix")
 
 
 @pytest.fixture(scope="session")

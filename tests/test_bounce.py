@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import knowledge
 from knowledge.bounce import MAX_INPUT, explain_input
 from knowledge.dsn import field_blocks, recipients
 from knowledge.html_text import html_to_text
@@ -540,3 +541,77 @@ def test_a_short_reply_on_a_recipient_s_own_line_is_its_reason(first: str,
     assert failures["r1@remote.test"].annotation.category == category
     assert failures["r1@remote.test"].code == int(first[:3])
     assert failures["r2@remote.test"].annotation.category == "user_unknown"
+
+
+def _sendmail_notice(command: str, recipient: str, reply: list[str], reason: str,
+                     status: str, diagnostic: str) -> str:
+    """Sendmail's notice as a real one writes it (tests/sendmail_relay.py): the
+    reason cut short, the whole reply in the transcript, derived fields."""
+    transcript = "".join(f"<<< {line}\n" for line in reply)
+    return (
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.sendmail.test>\nTo: s@sink.test\n"
+        "Subject: Returned mail: see transcript for details\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n'
+        "--b\n\n   ----- The following addresses had permanent fatal errors -----\n"
+        f"{recipient}\n    (reason: {reason})\n\n"
+        "   ----- Transcript of session follows -----\n... while talking to [127.0.0.1]:\n"
+        f">>> {command}\n{transcript}550 5.1.1 {recipient}... User unknown\n\n"
+        "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.sendmail.test\n\n"
+        f"Final-Recipient: RFC822; {recipient}\nAction: failed\nStatus: {status}\n"
+        f"Remote-MTA: DNS; [127.0.0.1]\nDiagnostic-Code: SMTP; {diagnostic}\n\n--b--\n")
+
+
+def test_sendmail_s_reason_cut_in_the_middle_is_the_transcript_s_reply() -> None:
+    """"(reason: ... the r...r unnecessary spaces.)" is the reply the
+    transcript quotes whole after ">>> RCPT To:": one reply, at RCPT."""
+    whole = ("550 5.1.1 The email account that you tried to reach does not exist. Please try "
+             "double-checking the recipient's email address for typos or unnecessary spaces.")
+    reason = whole[:80] + "..." + whole[-20:]
+    notice = _sendmail_notice("RCPT To:<a@remote.test>", "a@remote.test", [whole], reason,
+                              "5.1.1", whole)
+    failure, = explain_input(notice).failures
+    assert (failure.code, failure.stage, failure.annotation.category) == (550, "rcpt",
+                                                                          "user_unknown")
+
+
+def test_sendmail_s_first_line_stands_for_the_transcript_s_multiline_reply() -> None:
+    """Its Diagnostic-Code and reason keep only "550-Requested action not
+    taken: mailbox unavailable"; the cause is on the reply's last line."""
+    reply = ["550-Requested action not taken: mailbox unavailable",
+             "550 Reject due to policy restrictions"]
+    notice = _sendmail_notice("RCPT To:<a@remote.test>", "a@remote.test", reply, reply[0],
+                              "5.1.1", reply[0])
+    failure, = explain_input(notice).failures
+    bare = knowledge.explain_reply(550, "Requested action not taken: mailbox unavailable\n"
+                                        "Reject due to policy restrictions", "rcpt")
+    assert failure.annotation.category == bare.category == "policy_rejected"
+
+
+def test_sendmail_s_derived_status_does_not_outweigh_the_reply_s_words() -> None:
+    """Status 5.1.1 is Sendmail's reading of any 550 to RCPT TO, not the server's."""
+    reply = "550 Message refused by MailMarshal SpamProfiler"
+    notice = _sendmail_notice("RCPT To:<a@remote.test>", "a@remote.test", [reply], reply,
+                              "5.1.1", reply)
+    failure, = explain_input(notice).failures
+    assert failure.annotation.category == "spam_content"
+
+
+@pytest.mark.parametrize("reply", ["571 Delivery not authorized, message refused.",
+                                   "460 too many messages (#4.3.0)"])
+def test_a_code_outside_rfc_5321_is_a_reply_in_sendmail_s_transcript_and_fields(
+        reply: str) -> None:
+    notice = _sendmail_notice("RCPT To:<a@remote.test>", "a@remote.test", [reply], reply,
+                              "5.0.0", reply)
+    failure, = explain_input(notice).failures
+    assert (failure.code, failure.evidence, failure.stage) == (int(reply[:3]), "dsn", "rcpt")
+    assert failure.text == reply[4:]
+
+
+def test_the_data_command_above_a_reply_names_no_stage() -> None:
+    """">>> DATA" is the MTA naming the command: the reply's words ("mail from
+    your system") name none of their own."""
+    reply = ["451-Your mail was considered suspicious.",
+             "451 Your mail from this system will be accepted after a retry."]
+    notice = _sendmail_notice("DATA", "a@remote.test", reply, reply[0], "4.4.7", reply[0])
+    failure, = explain_input(notice).failures
+    assert failure.stage is None
