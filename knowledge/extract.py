@@ -83,7 +83,8 @@ _PYTHON_TUPLE = re.compile(
 # 451 ...", Postfix smtpd's "NOQUEUE: reject: RCPT from x[ip]: 554 ...", and
 # right before the code Domino's "SMTP Protocol Returned a Permanent Error 550",
 # a DSN's "Diagnostic-Code: smtp; 550" (RFC 3464: an SMTP reply follows),
-# Sendmail's "Deferred: 421", a transcript's server arrow ("10:00:01 <-- 417",
+# Sendmail's "Deferred: 421" and "(reason: 571", OpenSMTPD's line for each
+# recipient ("bob@example.org: 554 RLY:B1"), a transcript's server arrow ("10:00:01 <-- 417",
 # Exchange's protocol log ",<,550"), Exchange Online's message trace
 # "{LED=550", and a client quoting the server: Outlook's "Server Response:
 # '571" (its "Server Error: 550" is a field, no reply: no text follows the
@@ -91,7 +92,8 @@ _PYTHON_TUPLE = re.compile(
 _VOUCHING_LEADIN = re.compile(
     r"smtp error from remote (?:mail )?server|\breject: [a-z-]{3,14} from "
     r"|(?:\bsaid:?|smtp protocol returned a (?:permanent|temporary) error|\b(?:smtp|deferred)[;:]"
-    r"|server response:?|with message|<--?|,<,|\{led=|\(reason:)\s*[\"']?$", re.I)
+    r"|server response:?|with message|<--?|,<,|\{led=|\(reason:"
+    r"|^\s*<?[^\s<>@]{1,64}@[^\s<>@]{1,255}>?:)\s*[\"']?$", re.I)
 # Transcript markers of what the server said: Sendmail's "<<<", swaks's "<-",
 # "<~" (after TLS) and "<**" (a failure reply).
 _SERVER_MARKERS = ("<<<", "<-", "<--", "<~", "<**")
@@ -569,12 +571,9 @@ def find_replies(text: str, previous: str = "") -> list[_Found]:
         _drop_given_up(item)
         if item.lines[-1].rstrip().endswith("##"):  # Exchange closes a quoted reply with "##"
             item.lines[-1] = item.lines[-1].rstrip()[:-2].rstrip()
-        if item.stage is not None:
-            # Postfix's "(in reply to RCPT TO command)" is the log's words, not
-            # the server's; the stage now says it. "(in reply to end of DATA
-            # command)" names no stage of ours, so its words stay for the
-            # classifier: they are all that tells a content rejection.
-            item.lines[-1] = _without_in_reply_to(item.lines[-1], ("(in reply to",)).rstrip()
+        # Postfix's "(in reply to RCPT TO command)" is the log's words, not
+        # the server's; the stage says it, and "end of DATA" is no stage.
+        item.lines[-1] = _without_in_reply_to(item.lines[-1], ("(in reply to",)).rstrip()
     return _dedupe(found)
 
 

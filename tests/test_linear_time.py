@@ -66,7 +66,8 @@ def adversarial(size: int) -> Iterator[tuple[str, str]]:
         "python tuples": "(550, b'\\x\\'\\\\",
         "open tuple": "(550, b'",
         "ipv6": "[2a01::240]:",
-        "elided reasons": "(reason: 550 abcdefghijklmnopq....xyz)\n<<< 550 abcdefghijklmnopqrs.xyz\n",
+        "elided reasons": ("(reason: 550 abcdefghijklmnopq....xyz)\n"
+                           "<<< 550 abcdefghijklmnopqrs.xyz\n"),
         "odd codes": "<<< 571 x\n(reason: 460 y\n",
         "repeated enhanced codes": "550-5.7.1 a\n",
     }
