@@ -143,7 +143,7 @@ def gmail(pairs: Pair) -> str:
 
 def opensmtpd(pairs: Pair) -> str:
     """One "address: reply" line per recipient, fields with Status only."""
-    lines = "".join(f"{r}: {_joined(c, lines)}\n" for r, c, lines in pairs)
+    lines = "".join(f"{r}: {_joined(c, reply)}\n" for r, c, reply in pairs)
     fields = "".join(f"Final-Recipient: rfc822; {r}\nAction: failed\nStatus: {c // 100}.0.0\n\n"
                      for r, c, _ in pairs)
     return ("From: Mailer Daemon <MAILER-DAEMON@mx.example.com>\n"
