@@ -700,9 +700,14 @@ def _cut_short(part: str, whole: str) -> bool:
 
 def is_cut_short(part: str, whole: str) -> bool:
     """Whether reply text `part` is a copy of `whole` cut short (a DSN's
-    Diagnostic-Code holds only the first line of Sendmail's multiline reply)."""
+    Diagnostic-Code holds only the first line of Sendmail's multiline reply).
+    A copy that adds only punctuation (Exchange's closing quote in "returned
+    '400 4.4.7 Message delayed'") holds no more of the reply."""
     part_key, whole_key = (" ".join(t.split()).lower() for t in (part, whole))
-    return part_key != whole_key and _cut_short(part_key, whole_key)
+    for head in (part_key, part_key[:-1] if part_key.endswith(")") else None):
+        if head is not None and whole_key.startswith(head):
+            return any(ch.isalnum() for ch in whole_key[len(head):])
+    return _elided(part_key, whole_key)
 
 
 _ELISION = "..."
