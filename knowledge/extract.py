@@ -690,12 +690,21 @@ def _cut_short_twin(kept: list[tuple[str, _Found]], item: _Found, text: str) -> 
     return None
 
 
+def _head_in(part: str, whole: str) -> int:
+    """How much of `whole` the normalised text `part` starts: all of `part`,
+    or all but a bracket the notice closed after the cut ("(reason: 550-first
+    line)"); -1 when `part` is not its start."""
+    if whole.startswith(part):
+        return len(part)
+    if part.endswith(")") and whole.startswith(part[:-1]):
+        return len(part) - 1
+    return -1
+
+
 def _cut_short(part: str, whole: str) -> bool:
     """Whether the normalised text `part` is `whole` cut short: its start, or
-    its start and end with the middle elided. A bracket closed after the cut
-    is the notice's own ("(reason: 550-first line)")."""
-    return (whole.startswith(part) or (part.endswith(")") and whole.startswith(part[:-1]))
-            or _elided(part, whole))
+    its start and end with the middle elided."""
+    return _head_in(part, whole) >= 0 or _elided(part, whole)
 
 
 def is_cut_short(part: str, whole: str) -> bool:
@@ -704,9 +713,9 @@ def is_cut_short(part: str, whole: str) -> bool:
     A copy that adds only punctuation (Exchange's closing quote in "returned
     '400 4.4.7 Message delayed'") holds no more of the reply."""
     part_key, whole_key = (" ".join(t.split()).lower() for t in (part, whole))
-    for head in (part_key, part_key[:-1] if part_key.endswith(")") else None):
-        if head is not None and whole_key.startswith(head):
-            return any(ch.isalnum() for ch in whole_key[len(head):])
+    head = _head_in(part_key, whole_key)
+    if head >= 0:
+        return any(ch.isalnum() for ch in whole_key[head:])
     return _elided(part_key, whole_key)
 
 

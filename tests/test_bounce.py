@@ -497,14 +497,14 @@ def test_a_dsn_takes_the_command_from_the_notice_not_from_the_reply_s_words() ->
     assert (failure.evidence, failure.stage) == ("dsn", None)
 
 
-def _opensmtpd_notice(reports: list[tuple[str, str]]) -> bytes:
+def opensmtpd_notice(reports: list[tuple[str, str]]) -> bytes:
     """OpenSMTPD's failure notice (usr.sbin/smtpd/bounce.c): one "address:
-    reply" line per recipient, and delivery-status fields with Status 5.0.0
-    and no Diagnostic-Code."""
+    reply" line per recipient, and delivery-status fields with a Status of the
+    reply's class only ("5.0.0") and no Diagnostic-Code."""
     b = "8462551307946013/mx.local.test"
     lines = "".join(f"{address}: {reply}\r\n" for address, reply in reports)
     fields = "".join(f"Final-Recipient: rfc822; {address}\r\nAction: failed\r\n"
-                     "Status: 5.0.0\r\n\r\n" for address, _ in reports)
+                     f"Status: {reply[0]}.0.0\r\n\r\n" for address, reply in reports)
     return (
         "Subject: Delivery status notification: failed\r\n"
         "From: Mailer Daemon <MAILER-DAEMON@mx.local.test>\r\nTo: s@local.test\r\n"
@@ -533,7 +533,7 @@ def test_a_short_reply_on_a_recipient_s_own_line_is_its_reason(first: str,
     """A reply with few words ("503 5.5.2 Out of Order") still is the reason
     of the recipient it follows, not a line that says nothing, which would
     take the reply of the recipient listed last."""
-    notice = _opensmtpd_notice([
+    notice = opensmtpd_notice([
         ("r1@remote.test", first),
         ("r2@remote.test", "550 5.1.1 <r2@remote.test>: Recipient address rejected: "
                            "User unknown in local recipient table")])

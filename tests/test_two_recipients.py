@@ -22,6 +22,7 @@ import pytest
 import knowledge
 from knowledge.bounce import explain_input
 
+from .test_bounce import opensmtpd_notice
 from .test_wrapped_replies import FAILURES, _joined, _lines
 
 Pair = list[tuple[str, int, list[str]]]  # (recipient, code, reply lines) per recipient
@@ -143,20 +144,7 @@ def gmail(pairs: Pair) -> str:
 
 def opensmtpd(pairs: Pair) -> str:
     """One "address: reply" line per recipient, fields with Status only."""
-    lines = "".join(f"{r}: {_joined(c, reply)}\n" for r, c, reply in pairs)
-    fields = "".join(f"Final-Recipient: rfc822; {r}\nAction: failed\nStatus: {c // 100}.0.0\n\n"
-                     for r, c, _ in pairs)
-    return ("From: Mailer Daemon <MAILER-DAEMON@mx.example.com>\n"
-            "Subject: Delivery status notification: failed\nTo: alice@example.com\n"
-            "MIME-Version: 1.0\nContent-Type: multipart/mixed;boundary=\"B2\"\n\n"
-            "--B2\nContent-Description: Notification\nContent-Type: text/plain\n\n"
-            "    Hi!\n\n    This is the MAILER-DAEMON, please DO NOT REPLY to this email.\n\n"
-            "    An error has occurred while attempting to deliver a message for\n"
-            f"    the following list of recipients:\n\n{lines}\n"
-            "    Below is a copy of the original message:\n\n"
-            "--B2\nContent-Description: Delivery Report\n"
-            "Content-Type: message/delivery-status\n\n"
-            f"Reporting-MTA: dns; mx.example.com\n\n{fields}--B2--\n")
+    return opensmtpd_notice([(r, _joined(c, lines)) for r, c, lines in pairs]).decode()
 
 
 FORMS = {"postfix": postfix, "postfix_text": postfix_text, "exim": exim, "qmail": qmail,
