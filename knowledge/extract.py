@@ -281,10 +281,13 @@ def _match_line(line: str, open_code: int | None = None, previous: str = "",
     if m["led"]:  # Exchange Online's message trace: "{LED=550 5.1.10 ...};{MSG=};..."
         rest = rest.partition("};")[0].removesuffix("}]").removesuffix("}")
     # "#550 ... ##" is how Exchange quotes a remote reply, which vouches for it
-    # as "said" does ("mx.example.net #417 DNS lookup failure ##"). Without the
-    # closing "##" an enhanced code must follow: a "#500" elsewhere is a ticket
-    # or an order number.
-    exchange_quote = m["mark"] == "#" and rest.rstrip().endswith("##")
+    # as "said" does ("mx.example.net #417 DNS lookup failure ##"). The "##"
+    # may close a later line when the reply was folded ("smtp.example.com
+    # #550-The domain ... does not\n550 exist. Sorry. ##"): then the host name
+    # right before the "#" vouches. Otherwise an enhanced code must follow: a
+    # "#500" elsewhere is a ticket or an order number.
+    exchange_quote = m["mark"] == "#" and (rest.rstrip().endswith("##")
+                                           or _host_before_hash(line[: m.start("code")]))
     if m["mark"] == "#" and parse_enhanced(rest) is None and not exchange_quote:
         return None
     before, lead = line[: m.start()], line[: m.start("code")]
@@ -389,6 +392,20 @@ def _extend(item: _Found, text: str, *, new_line: bool) -> None:
         item.lines.append(text)
     else:
         item.lines[-1] = f"{item.lines[-1]} {text}"
+
+
+def _host_before_hash(lead: str) -> bool:
+    """Whether `lead` ends with a host name and "#", as Exchange quotes a
+    remote server's reply ("smtp.example.com #550-..."). String operations
+    only: a line of any length costs one pass."""
+    head = lead.rstrip().removesuffix("#")
+    if head == lead.rstrip():
+        return False
+    host = head.rstrip().rpartition(" ")[2]
+    labels = host.split(".")
+    return len(labels) >= 2 and all(
+        label and all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in label)
+        for label in labels) and labels[-1][:1].isalpha()
 
 
 def _without_code_markers(text: str, code: int | None, continued: bool = False) -> str:
@@ -534,8 +551,9 @@ def find_replies(text: str, previous: str = "") -> list[_Found]:
                                  recipient=recipient, before=before, closed=closed)
                 current.awaits_in_reply_to = awaits_in_reply_to(lead, rest, previous)
                 # A multiline reply continues with its code - unless Postfix
-                # quoted it, joined, up to its "(in reply to".
-                if sep != "-" or current.awaits_in_reply_to:
+                # quoted it, joined, up to its "(in reply to", or Exchange did,
+                # up to its "##".
+                if sep != "-" or current.awaits_in_reply_to or lead.endswith("#"):
                     current.unfinished = folds_to_come(lead, rest, previous)
                 found.append(current)
         elif current is not None and not current.closed and _continues(line) and (

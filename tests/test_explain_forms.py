@@ -149,6 +149,23 @@ def test_exchange_s_quoted_reply_runs_to_its_double_hash() -> None:
     assert found.annotation.category == "user_unknown"
 
 
+def test_exchange_s_folded_multiline_reply_runs_to_its_double_hash() -> None:
+    """Exchange 2010 flattens a remote multiline reply ("550-a" / "550 b") into
+    "host #550-a 550 b ##", which a paste may break before its "##": the host
+    name before the "#" vouches for the code, and the reply runs to the "##"."""
+    text = ("Generating server: svr01.example.local\n"
+            "smtp04.example.com #550-The domain in the email address\n"
+            "\u2018bob@example.co.ik\u2019 does not 550 exist. Sorry. ##\n"
+            "Original message headers:\n")
+    (found,) = explain_text(text)
+    assert found.code == 550
+    assert found.text == ("The domain in the email address \u2018bob@example.co.ik\u2019 "
+                          "does not exist. Sorry.")
+    assert found.annotation.category == "user_unknown"
+    # Without a host name before it, "#550-" followed by words stays a number.
+    assert explain_text("Ticket #550-The printer on floor 2\nis jammed ##\n") == []
+
+
 def test_the_last_line_s_code_of_a_joined_multiline_reply_is_dropped() -> None:
     """Postfix joins "550-a" / "550 b" into "550-a 550 b": the second "550" opens
     the last line, not a word of the reply; a lone "550" in a one-line reply is one."""
