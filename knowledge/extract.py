@@ -88,11 +88,13 @@ _PYTHON_TUPLE = re.compile(
 # Exchange's protocol log ",<,550"), Exchange Online's message trace
 # "{LED=550", and a client quoting the server: Outlook's "Server Response:
 # '571" (its "Server Error: 550" is a field, no reply: no text follows the
-# code) and Symfony's "... with message \"571".
+# code) and Symfony's "... with message \"571"; and Gmail's notice, whose
+# line "The response from the remote server was:" stands above the reply.
 _VOUCHING_LEADIN = re.compile(
     r"smtp error from remote (?:mail )?server|\breject: [a-z-]{3,14} from "
     r"|(?:\bsaid:?|smtp protocol returned a (?:permanent|temporary) error|\b(?:smtp|deferred)[;:]"
-    r"|server response:?|with message|<--?|,<,|\{led=|\(reason:"
+    r"|server response:?|response from the remote (?:server|host) was:?|with message|<--?|,<,"
+    r"|\{led=|\(reason:"
     r"|^\s*<?[^\s<>@]{1,64}@[^\s<>@]{1,255}>?:)\s*[\"']?$", re.I)
 # Transcript markers of what the server said: Sendmail's "<<<", swaks's "<-",
 # "<~" (after TLS) and "<**" (a failure reply).

@@ -10,8 +10,8 @@ into a number and a message. So a paste that is a JSON document is walked
 and each string becomes a `key: value` line (its escapes decoded by the JSON
 parser, never evaluated) - a string that starts with a reply code becomes
 that reply's own line - and an object's numeric reply `code` is joined to
-its `message` as the reply line it was. The extractor then reads those lines
-as it reads a log.
+its `message` as the reply it was (each line of a multiline one with its
+code). The extractor then reads those lines as it reads a log.
 
 The walk is iterative (no recursion on hostile nesting) and bounded in the
 lines it writes; a document nested deeper than the parser allows is no JSON
@@ -46,7 +46,7 @@ def json_lines(text: str) -> str | None:
         if isinstance(value, dict):
             joined = _message_key(value)
             if joined is not None:
-                lines.append(f"{value['code']} {value[joined]}")
+                lines.append(_reply_lines(value["code"], value[joined]))
             stack.extend(reversed([(str(k), v) for k, v in value.items()
                                    if joined is None or k not in ("code", joined)]))
         elif isinstance(value, list):
@@ -57,6 +57,15 @@ def json_lines(text: str) -> str | None:
     # A blank line between fields: one field's words never continue another's
     # reply ("550 5.1.1" cut short, then "error_code: 550").
     return "\n\n".join(lines)
+
+
+def _reply_lines(code: int, message: str) -> str:
+    """The reply as the server sent it: Mailgun keeps a multiline reply's
+    lines, each with its enhanced code but without the basic one ("5.1.1 The
+    email account ...\n5.1.1 double-checking ..."), so each gets its code
+    back ("550-", then "550 " on the last) and they read as one reply."""
+    parts = message.strip("\n").split("\n")
+    return "\n".join([*(f"{code}-{part}" for part in parts[:-1]), f"{code} {parts[-1]}"])
 
 
 def _message_key(obj: dict[str, Any]) -> str | None:

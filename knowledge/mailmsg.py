@@ -245,6 +245,16 @@ def _part_text(part: Message) -> str:
     return decode_payload(payload, part.get_content_charset())
 
 
+def _raw_utf8(value: str) -> str:
+    """A field value as its sender wrote it: MTAs put a reply's UTF-8 into
+    Diagnostic-Code as is (RFC 6533 allows it), and the email package keeps
+    such 8-bit bytes as surrogate escapes, which would reach the classifier as
+    noise instead of words."""
+    if value.isascii():
+        return value
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _dsn_text(part: Message) -> str:
     """The body of a delivery-status part as field lines.
 
@@ -258,7 +268,7 @@ def _dsn_text(part: Message) -> str:
         blocks = []
         for block in payload[: 4 * 1024]:
             if isinstance(block, Message):
-                blocks.append("\n".join(f"{k}: {v}" for k, v in block.raw_items()))
+                blocks.append("\n".join(f"{k}: {_raw_utf8(v)}" for k, v in block.raw_items()))
                 rest = block.get_payload()  # other message/* types: one "message"
                 if isinstance(rest, str) and rest.strip():
                     blocks.append(rest[:MAX_PART])

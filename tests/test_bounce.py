@@ -252,6 +252,23 @@ def test_hostile_bytes_do_not_break_the_parser() -> None:
 
 # ---------------------------------------------------------------- the parts
 
+def test_a_diagnostic_code_in_raw_utf8_keeps_its_words() -> None:
+    """MTAs copy a reply's UTF-8 into Diagnostic-Code unencoded (RFC 6533
+    allows it); read as bytes, its words must reach the classifier, not
+    surrogate escapes ("an error occurred while processing the command")."""
+    reply = "500 处理命令时发生错误"
+    message = ("From: MAILER-DAEMON@mx.example.com\nSubject: Undelivered Mail\n"
+               "MIME-Version: 1.0\nContent-Type: multipart/report; "
+               "report-type=delivery-status; boundary=\"B\"\n\n--B\n"
+               "Content-Type: text/plain\n\nDelivery failed.\n\n--B\n"
+               "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.com\n\n"
+               "Final-Recipient: rfc822; bob@example.org\nAction: failed\nStatus: 5.0.0\n"
+               f"Diagnostic-Code: smtp; {reply}\n\n--B--\n").encode()
+    [failure] = explain_input(message).failures
+    assert failure.text == "处理命令时发生错误"
+    assert failure.annotation.category == "server_error"
+
+
 def test_dsn_fields_unfold_and_lose_their_types() -> None:
     [rec] = recipients(field_blocks(
         "Reporting-MTA: dns; mx.example.org\n\n"

@@ -32,6 +32,22 @@ def test_a_code_and_its_message_are_joined_into_the_reply() -> None:
     assert (reply.code, reply.annotation.category) == (552, "mailbox_full")
 
 
+def test_a_multiline_message_is_one_reply_with_its_code_on_every_line() -> None:
+    """Mailgun keeps a multiline reply's lines, each with its enhanced code
+    but not the basic one: they are one reply, not a reply and a stray
+    enhanced-code line."""
+    event = {"delivery-status": {"code": 550, "message": (
+        "5.1.1 The email account that you tried to reach does not exist. Please try\n"
+        "5.1.1 double-checking the recipient's email address for typos or\n"
+        "5.1.1 unnecessary spaces.")}}
+    assert json_lines(json.dumps(event)) == (
+        "550-5.1.1 The email account that you tried to reach does not exist. Please try\n"
+        "550-5.1.1 double-checking the recipient's email address for typos or\n"
+        "550 5.1.1 unnecessary spaces.")
+    [reply] = explain_input(json.dumps(event)).replies
+    assert (reply.code, reply.annotation.category) == (550, "user_unknown")
+
+
 def test_escapes_are_decoded_by_the_parser() -> None:
     event = {"reason": "550 \u8be5\u7528\u6237\u4e0d\u5b58\u5728"}  # QQ's "no such user"
     text = json.dumps(event)

@@ -44,6 +44,7 @@ import pytest
 
 import knowledge
 from knowledge.bounce import explain_input
+from knowledge.enhanced_code import parse_enhanced
 
 from .test_corpus import CORPUS, reply_text
 
@@ -374,10 +375,14 @@ def ses_notification(code: int, lines: list[str]) -> str:
 
 
 def mailgun_event(code: int, lines: list[str]) -> str:
-    """Mailgun's failed event: the reply split into "code" and "message"."""
+    """Mailgun's failed event: the reply split into "code" and "message", whose
+    lines keep their enhanced code but not the basic one ("5.1.1 The email
+    account ...\n5.1.1 double-checking ...", as its webhook sample shows)."""
+    enhanced = lines[0].split(maxsplit=1)[0] if parse_enhanced(lines[0]) else None
+    message = "\n".join([lines[0], *(f"{enhanced} {line}" if enhanced else line
+                                     for line in lines[1:])])
     return _event({"event": "failed", "recipient": RCPT, "delivery-status": {
-        "code": code, "message": _joined(code, lines)[4:], "description": "",
-        "attempt-no": 1}})
+        "code": code, "message": message, "description": "", "attempt-no": 1}})
 
 
 def sparkpost_event(code: int, lines: list[str]) -> str:
