@@ -91,10 +91,13 @@ def test_the_code_at_its_stage_yields_only_to_a_clear_guess() -> None:
     assert "over code:553@mail" in staged.matched
     unknown = knowledge.explain_reply(554, "qzxv.wpfk", "banner")
     assert (unknown.category, unknown.matched) == ("service_unavailable", "code:554@banner")
-    # The greeting's 554s in the corpus are mostly blocklistings (none is
-    # labelled a plain outage), so with the stage as a feature a host name
-    # alone leans that way, and says what it overrode.
-    banner = knowledge.explain_reply(554, "mx.example.com", "banner")
+    # The greeting's 554s in the corpus are mostly blocklistings (two of 84 are
+    # labelled a plain outage, both with words saying so), so with the stage
+    # as a feature a host name alone leans that way, and says what it overrode.
+    # The host's tokens are the corpus's placeholders: "mx.example.com" sat at
+    # 0.40 blocklisting against 0.40 policy and tipped to policy with wave91's
+    # lines, so the example is a host whose lean is clear (0.69).
+    banner = knowledge.explain_reply(554, "mx.example.net", "banner")
     assert banner.category == "blocklisted_ip"
     assert banner.matched.startswith("resemblance:") and "over code:554@banner" in banner.matched
 
