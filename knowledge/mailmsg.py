@@ -252,7 +252,10 @@ def _raw_utf8(value: str) -> str:
     noise instead of words."""
     if value.isascii():
         return value
-    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    try:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeError:  # a surrogate no byte could have made: keep the value
+        return value
 
 
 def _dsn_text(part: Message) -> str:
