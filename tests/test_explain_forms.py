@@ -166,6 +166,19 @@ def test_exchange_s_folded_multiline_reply_runs_to_its_double_hash() -> None:
     assert explain_text("Ticket #550-The printer on floor 2\nis jammed ##\n") == []
 
 
+def test_gmail_s_lead_in_vouches_for_a_code_outside_rfc_5321() -> None:
+    """Gmail's notice puts "The response from the remote server was:" above
+    the reply: like "said:", it makes a 571 on the next line a reply."""
+    text = ("Your message wasn't delivered to bob@example.org because the remote server "
+            "refused it.\n\nThe response from the remote server was:\n"
+            "571 Remote sending only allowed with authentication!\n")
+    (found,) = explain_text(text)
+    assert (found.code, found.text) == (571, "Remote sending only allowed with authentication!")
+    # The same code after an ordinary line stays no reply.
+    assert explain_text("The order was:\n571 Remote sending only allowed with authentication!\n"
+                        ) == []
+
+
 def test_the_last_line_s_code_of_a_joined_multiline_reply_is_dropped() -> None:
     """Postfix joins "550-a" / "550 b" into "550-a 550 b": the second "550" opens
     the last line, not a word of the reply; a lone "550" in a one-line reply is one."""
