@@ -61,6 +61,8 @@ _CODE_AFTER_LEADIN = re.compile(
     r"\s*[\"']?(?P<code>[2-5]\d\d)[)\]]?:?(?:(?P<sep>[ -])(?P<rest>.*))?$",
     re.IGNORECASE | re.DOTALL,
 )
+# Bytes 0x80-0xff as Exim's bounces escape them: "\\345\\244\\204".
+_OCTAL_RUN = re.compile(r"(?:\\[23][0-7]{2})+")
 _WORDS = re.compile(r"[^\W\d_]{2,}")
 # Where a logged message's structured context starts, after its quoted text.
 _LOG_CONTEXT = re.compile(r'"\.? [\[{]')
@@ -396,6 +398,25 @@ def _extend(item: _Found, text: str, *, new_line: bool) -> None:
         item.lines[-1] = f"{item.lines[-1]} {text}"
 
 
+def _octal_utf8(line: str) -> str:
+    """The line with Exim's octal escapes of UTF-8 read back: Exim writes each
+    byte of a non-ASCII reply as "\\ooo" in its bounces ("500 \\345\\244\\204..."
+    for "500 处..."), which would leave the classifier no words. A run that is
+    no valid UTF-8 stays as written."""
+    if "\\" not in line:
+        return line
+    return _OCTAL_RUN.sub(_octal_run_text, line)
+
+
+def _octal_run_text(match: re.Match[str]) -> str:
+    run = match.group(0)
+    data = bytes(int(run[i + 1 : i + 4], 8) for i in range(0, len(run), 4))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return run
+
+
 def _host_before_hash(lead: str) -> bool:
     """Whether `lead` ends with a host name and "#", as Exchange quotes a
     remote server's reply ("smtp.example.com #550-..."). String operations
@@ -527,7 +548,7 @@ def find_replies(text: str, previous: str = "") -> list[_Found]:
     current: _Found | None = None  # the reply the next line may continue
     enhanced_only: _Found | None = None
     for line_no, raw in enumerate(text.splitlines()):
-        line = raw[:MAX_LINE].rstrip("\r")
+        line = _octal_utf8(raw[:MAX_LINE].rstrip("\r"))
         open_code = current.code if current is not None and current.open_multiline else None
         hit = _match_line(line, open_code, previous)
         if hit is not None and _inside_fold(current, line, hit[3]):

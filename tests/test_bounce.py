@@ -269,6 +269,20 @@ def test_a_diagnostic_code_in_raw_utf8_keeps_its_words() -> None:
     assert failure.annotation.category == "server_error"
 
 
+def test_exim_s_octal_escapes_of_a_utf8_reply_are_read_back() -> None:
+    """Exim writes each byte of a non-ASCII reply as an octal escape, in its
+    notice's text and in Diagnostic-Code (seen in the Exim round trip); read
+    back, the words decide. A run that is no UTF-8 stays as written."""
+    escaped = "".join(f"\\{byte:03o}" for byte in "处理命令时发生错误".encode())
+    notice = ("SMTP error from remote mail server after RCPT TO:<bob@example.org>:\n"
+              f"    500 {escaped}\n")
+    [failure] = explain_input(notice).replies
+    assert failure.text == "处理命令时发生错误"
+    assert failure.annotation.category == "server_error"
+    [odd] = explain_input("host mx.example.org said: 550 bad \\377\\376 bytes\n").replies
+    assert odd.text == "bad \\377\\376 bytes"
+
+
 def test_dsn_fields_unfold_and_lose_their_types() -> None:
     [rec] = recipients(field_blocks(
         "Reporting-MTA: dns; mx.example.org\n\n"
