@@ -100,9 +100,17 @@ Remote-MTA: dns; mx.example.org
 """
 
 
+def _exim_printing(text: str) -> str:
+    """Text as Exim writes a remote reply into its notices and log: each byte
+    of a non-ASCII character as an octal escape ("\\345\\244\\204"), as the
+    Exim round trip shows."""
+    return "".join(ch if ch.isascii() else "".join(f"\\{b:03o}" for b in ch.encode())
+                   for ch in text)
+
+
 def exim_notice(code: int, lines: list[str]) -> str:
-    reply = "\n".join(
-        [*(f"    {code}-{line}" for line in lines[:-1]), f"    {code} {lines[-1]}"])
+    reply = _exim_printing("\n".join(
+        [*(f"    {code}-{line}" for line in lines[:-1]), f"    {code} {lines[-1]}"]))
     return f"""From: Mail Delivery System <Mailer-Daemon@mx.example.com>
 Subject: Mail delivery failed: returning message to sender
 To: alice@example.com
@@ -211,8 +219,8 @@ It will be retried until it is 5 day(s) old.
 
 def exim_delay(code: int, lines: list[str]) -> str:
     """Exim's delay warning: the reply under "Delay reason:"."""
-    reply = "\n".join([*(f"    {code}-{line}" for line in lines[:-1]),
-                       f"    {code} {lines[-1]}"])
+    reply = _exim_printing("\n".join([*(f"    {code}-{line}" for line in lines[:-1]),
+                                      f"    {code} {lines[-1]}"]))
     return f"""From: Mail Delivery System <Mailer-Daemon@mx.example.com>
 Subject: Warning: message 1abc-000001-AB delayed 24 hours
 To: alice@example.com
@@ -451,7 +459,7 @@ The response from the remote server was:
 def exim_log(code: int, lines: list[str]) -> str:
     return (f"2026-12-04 10:00:00 1tAbCd-000123-AB ** {RCPT} R=dnslookup T=remote_smtp "
             f"H=mx.example.org [192.0.2.7]: SMTP error from remote mail server after "
-            f"RCPT TO:<{RCPT}>: {_joined(code, lines)}\n")
+            f"RCPT TO:<{RCPT}>: {_exim_printing(_joined(code, lines))}\n")
 
 
 def postfix_reject(code: int, lines: list[str]) -> str:
