@@ -107,11 +107,13 @@ _NEW_REPLY_LEADIN = re.compile(r"\b(?:said|was|returned)\b|smtp error from remot
 # Postfix's smtpd ends a logged rejection with the envelope, not the reply's
 # words: "reject: RCPT from x[ip]: 554 ...; from=<a> to=<b> proto=ESMTP helo=<h>".
 _SMTPD_ENVELOPE = "; from=<"
+# Where a client's command starts on a transcript's line (see _COMMAND_LINE).
+_COMMAND_START = r"(?:^\s*|(?:>>>|->|,>,|\bsent:)\s*)"
 _STAGE_HINTS: tuple[tuple[re.Pattern[str], str | None], ...] = (
     (re.compile(r"rcpt to|rcpt from|does not like recipient", re.I), "rcpt"),
     (re.compile(r"mail from|does not like sender", re.I), "mail"),
     (re.compile(r"end of data|\bdata command|after data\b|end-of-message"
-                r"|(?:^\s*|>>>\s*|->\s*|,>,|\bsent:\s*)(?:data|bdat)\b", re.I), None),
+                rf"|{_COMMAND_START}(?:data|bdat)\b", re.I), None),
     (re.compile(r"\bstarttls\b", re.I), "starttls"),
     (re.compile(r"\behlo\b", re.I), "ehlo"),
     (re.compile(r"\bhelo\b", re.I), "helo"),
@@ -134,9 +136,7 @@ _HINT_CONTEXT = re.compile(
 # Only that line counts: an arrow on the reply's own line ("SERVER -> CLIENT:
 # 502 Use HELO first") says nothing of the command.
 _COMMAND_LINE = re.compile(
-    r"(?:^\s*|(?:>>>|->|,>,|\bsent:)\s*)(?:rcpt to|mail from|ehlo|helo|starttls|vrfy|rset"
-    r"|data|bdat)\b",
-    re.I)
+    rf"{_COMMAND_START}(?:rcpt to|mail from|ehlo|helo|starttls|vrfy|rset|data|bdat)\b", re.I)
 # Whom a logged reply was for, read from the text before the code: Postfix and
 # Sendmail log `to=<bob@example.com>`, Exim flags a failed or deferred address
 # with `**` or `==`, and Exim's bounces and session logs name `RCPT TO:<...>`.

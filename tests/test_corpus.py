@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import knowledge
+from knowledge.enhanced_code import without_repeats
 from knowledge.model import CATEGORIES
 from knowledge.model import STAGES as MODEL_STAGES
 
@@ -36,23 +37,17 @@ KNOWN_FIELDS = {"text", "code", "stage", "category", "alt", "vendor", "source", 
                 "file"}
 
 _CODE_PREFIX = re.compile(r"^(\d{3})(?:[ -]|$)")
-_ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}\b")
 
 
 def reply_text(raw: str) -> str:
     """The reply as a classifier sees it: no `NNN-`/`NNN ` prefixes.
 
     Servers such as Gmail repeat the enhanced status code on every line of a
-    multi-line reply; only the first copy is kept, as MTAs do when they log it.
+    multi-line reply; only the first copy is kept, as MTAs do when they log it
+    and as the classifier reads it (`enhanced_code.without_repeats`).
     """
-    lines = [_CODE_PREFIX.sub("", line, count=1) for line in raw.split("\n")]
-    first = _ENHANCED.match(lines[0])
-    if first:
-        code = first.group(0)
-        lines[1:] = [
-            line[len(code):].lstrip() if line.startswith(code) else line for line in lines[1:]
-        ]
-    return "\n".join(lines)
+    return without_repeats("\n".join(_CODE_PREFIX.sub("", line, count=1)
+                                      for line in raw.split("\n")))
 
 
 def _load() -> list[dict]:

@@ -70,6 +70,8 @@ def adversarial(size: int) -> Iterator[tuple[str, str]]:
                            "<<< 550 abcdefghijklmnopqrs.xyz\n"),
         "odd codes": "<<< 571 x\n(reason: 460 y\n",
         "repeated enhanced codes": "550-5.7.1 a\n",
+        "octal escapes": "550 \\345\\244\\3\\377\\",
+        "exchange hosts": "a.b-c.d #550-x ",
     }
     for name, piece in pieces.items():
         yield name, (piece * (size // len(piece) + 1))[:size]
