@@ -299,22 +299,21 @@ def _default_severity(klass: int | None) -> str:
     return str(classes[key]["severity"])
 
 
-def _apply_stage_policy(
-    stage: str | None, klass: int | None, winner: Layer, category: str, severity: str
-) -> tuple[str, str]:
+def _stage_capped_severity(
+    stage: str | None, klass: int | None, winner: Layer, severity: str
+) -> str:
+    """The severity after the stage's cap: a refused HELP or VRFY is informational."""
     policy = loader.codes().get("stage", {}).get(stage) if stage else None
     if not policy:
-        return category, severity
-    if klass in policy.get("force_classes", ()) and policy.get("force_category"):
-        category = policy["force_category"]
+        return severity
     cap = policy.get("severity_cap")
     is_pattern = winner.kind in ("vendor", "generic", "fallback")
     applies = klass in policy.get("cap_classes", (2, 3, 4, 5)) and (
         policy.get("cap_patterns", True) or not is_pattern
     )
     if cap and applies and _SEVERITY_RANK[severity] > _SEVERITY_RANK[cap]:
-        severity = cap
-    return category, severity
+        return str(cap)
+    return severity
 
 
 def decide(layers: list[Layer]) -> tuple[Layer, Layer | None, str]:
@@ -484,7 +483,7 @@ def _annotate(
     severity = str(winner.data.get("severity") or _default_severity(klass))
     if severity not in SEVERITIES:
         severity = _default_severity(klass)
-    category, severity = _apply_stage_policy(stage, klass, winner, category, severity)
+    severity = _stage_capped_severity(stage, klass, winner, severity)
 
     texts, used_lang = _texts(layers, winner, lang)
     enhanced_title = ""

@@ -220,7 +220,8 @@ async def test_help_502_is_informational(run_cli):
     code, doc = await probe_one(run_cli, Handler(), smtp_class=NoHelpSMTP)
     (help_step,) = steps_of(doc, "help")
     assert help_step["reply"]["code"] == 502
-    assert help_step["annotation"]["category"] == "help"
+    # Not implemented, like any command a server does not take; info only.
+    assert help_step["annotation"]["category"] == "syntax_error"
     assert help_step["annotation"]["severity"] in ("info", "ok")
     assert code == 0 and doc["outcome"] == "ok"
 

@@ -158,9 +158,9 @@ def test_guard_literals_are_required_substrings() -> None:
 # ---------------------------------------------------------------- classifier rules
 
 @pytest.mark.parametrize(("code", "text", "stage", "category", "severity"), [
-    (502, "5.5.2 Error: command not recognized", "help", "help", "info"),
-    (500, "5.5.1 Unknown command", "help", "help", "info"),
-    (504, "", "help", "help", "info"),
+    (502, "5.5.2 Error: command not recognized", "help", "syntax_error", "info"),
+    (500, "5.5.1 Unknown command", "help", "syntax_error", "info"),
+    (504, "", "help", "syntax_error", "info"),
     (214, "2.0.0 http://www.postfix.org", "help", "help", "info"),
     (211, "", None, "system_status", "info"),
     (550, "", "mail", "sender_rejected", "permanent"),
