@@ -64,6 +64,9 @@ _CODE_AFTER_LEADIN = re.compile(
 # Bytes 0x80-0xff as Exim's bounces escape them: "\\345\\244\\204".
 _OCTAL_RUN = re.compile(r"(?:\\[23][0-7]{2})+")
 _WORDS = re.compile(r"[^\W\d_]{2,}")
+# Chinese and Japanese write words without spaces: a run of two or more of
+# their characters (Han, kana) is words, as two space-separated words are elsewhere.
+_UNSPACED_WORDS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]{2,}")
 # Where a logged message's structured context starts, after its quoted text.
 _LOG_CONTEXT = re.compile(r'"\.? [\[{]')
 # The code a client expected, before the one it got ("Expected response code 250").
@@ -218,9 +221,11 @@ def _recipient_of(before: str, rest: str, previous: str) -> str | None:
 def _looks_like_reply_text(rest: str) -> bool:
     """After a lead-in, a code must be followed by an enhanced code or real words.
 
-    Keeps "Content-Length: 250" and "Size: 250 KB" from counting as replies.
+    Keeps "Content-Length: 250" and "Size: 250 KB" from counting as replies,
+    while "エラー: 550 宛先のユーザーが存在しません" (one unspaced run) counts.
     """
     return (parse_enhanced(rest) is not None or len(_WORDS.findall(rest)) >= 2
+            or _UNSPACED_WORDS.search(rest) is not None
             or ("(#" in rest and find_enhanced(rest) is not None))  # qmail: "timeout (#4.4.2)"
 
 

@@ -43,6 +43,9 @@ def test_reply_found_inside_its_wrapper(pasted, code, category):
     ("RCPT TO:<bob@example.org> => 550 frobnicated for good", 550),
     # Exchange's NDR quotes the remote reply after the host and a "#".
     ("mx.example.org #550 5.1.1 RESOLVER.ADR.Frobnicated; not here ##", 550),
+    # Japanese and Chinese put no spaces between words.
+    ("エラー: 550 宛先のユーザーが存在しません", 550),
+    ("错误: 554 邮件被拒绝", 554),
 ])
 def test_a_code_after_the_words_notices_put_before_it(pasted, code):
     """Notices name the code in words ("error 550:", "with code 550"); none may go unanswered."""
@@ -57,6 +60,7 @@ def test_a_code_after_the_words_notices_put_before_it(pasted, code):
     "error 552: x",  # a code with nothing readable after it
     "page [404] not found on this site",  # a mark before a number that is no SMTP code
     "Order #500 has shipped to your address",  # "#" quotes a reply only with an enhanced code
+    "サイズ: 250 KB",  # one kana run is not a reply's words
 ])
 def test_numbers_that_are_no_reply(pasted):
     assert explain_text(pasted) == []
