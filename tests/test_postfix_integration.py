@@ -191,13 +191,14 @@ def test_accepted_run_json_contract(postfix_server: PostfixInstance) -> None:
     for step in (ehlo_plain, ehlo_tls):
         assert step["annotation"]["category"] == "ok"
 
-    # Postfix does not implement HELP: 500 5.5.2. Informational, never a failure.
+    # Postfix does not implement HELP: 500 5.5.2, a command it does not take
+    # (syntax_error, as LABELS.md rule 11 says). Informational, never a failure.
     help_step = one_step(host, "help")
     assert help_step["command"] == "HELP"
     assert help_step["reply"]["code"] == 500
     assert help_step["reply"]["enhanced"] == "5.5.2"
     assert help_step["reply"]["lines"] == ["5.5.2 Error: command not recognized"]
-    assert help_step["annotation"]["category"] == "help"
+    assert help_step["annotation"]["category"] == "syntax_error"
     assert help_step["annotation"]["severity"] == "info"
 
     starttls = one_step(host, "starttls")
