@@ -148,9 +148,10 @@ def test_a_failure_notice_in_unknown_words_is_still_explained() -> None:
 def test_a_failure_notice_in_words_like_known_replies_is_a_marked_guess() -> None:
     # Words no rule knows, but like those of full mailboxes (the guess must be
     # clear enough to be made: "the mailbox quux is frobnicated" alone no
-    # longer is, since the model learnt from more replies).
+    # longer is, since the model learnt from more replies; "storage is
+    # exhausted" became a rule's wording, generic-disk-full).
     body = ("Your message could not be delivered: the mailbox quux is frobnicated and its "
-            "storage is exhausted.")
+            "storage quota is used up.")
     notice = _message("Delivery Status Notification", body)
     [doc] = json.loads(cli("--json", "-", stdin=notice).stdout)
     assert doc["evidence"] == "prose"
