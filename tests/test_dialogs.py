@@ -226,11 +226,14 @@ async def test_help_502_is_informational(run_cli):
     assert code == 0 and doc["outcome"] == "ok"
 
 
-async def test_aiosmtpd_help_250_is_ok(run_cli):
+async def test_aiosmtpd_help_250_is_help(run_cli):
     code, doc = await probe_one(run_cli, Handler())
     (help_step,) = steps_of(doc, "help")
     assert help_step["reply"]["code"] == 250
     assert help_step["reply"]["lines"][0].startswith("Supported commands:")
+    # 250 instead of 214, but help all the same; informational.
+    assert help_step["annotation"]["category"] == "help"
+    assert help_step["annotation"]["severity"] == "info"
     assert code == 0
 
 
@@ -238,6 +241,7 @@ async def test_aiosmtpd_help_250_is_ok(run_cli):
     (b"214-2.0.0 This is mx.test\r\n214-2.0.0 Topics: HELO EHLO MAIL RCPT\r\n"
      b"214 2.0.0 End of HELP info\r\n", "help"),
     (b"211 2.0.0 mx.test system status: all queues empty\r\n", "system_status"),
+    (b"211 DATA EXPN HELO MAIL NOOP QUIT RCPT RSET VRFY\r\n", "help"),
 ])
 async def test_scripted_help_214_and_211(run_cli, reply, category):
     async with Scripted(dialog(replies={"HELP": reply})) as server:

@@ -163,6 +163,10 @@ def test_guard_literals_are_required_substrings() -> None:
     (504, "", "help", "syntax_error", "info"),
     (214, "2.0.0 http://www.postfix.org", "help", "help", "info"),
     (211, "", None, "system_status", "info"),
+    (211, "Help:->Supported Commands: HELO,EHLO,QUIT,HELP,RCPT,MAIL,DATA", "help", "help", "info"),
+    (250, "2.0.0 See http://aox.org", "help", "help", "info"),
+    # An EHLO keyword list is not a list of commands, even without its stage.
+    (250, "mx.test\nPIPELINING\nETRN\nSTARTTLS\nAUTH PLAIN LOGIN\nHELP", None, "ok", "ok"),
     (550, "", "mail", "sender_rejected", "permanent"),
     (550, "", "rcpt", "user_unknown", "permanent"),
     (550, "5.1.1 <bob@example.com>... User unknown", "rcpt", "user_unknown", "permanent"),
