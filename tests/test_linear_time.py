@@ -186,6 +186,12 @@ def hostile_messages() -> Iterator[tuple[str, bytes]]:
     yield "20,000 flat parts", HEADER.replace(
         b"\n\n", b'\nContent-Type: multipart/mixed; boundary="b"\n\n') + (
         b"--b\nContent-Type: text/plain\n\n<u@x.example>: said: 550 5.1.1 no\n" * 20_000)
+    yield "40,000 parts without headers", HEADER.replace(
+        b"\n\n", b'\nContent-Type: multipart/mixed; boundary="b"\n\n') + b"--b\n\nx\n" * 40_000
+    yield "50,000 blank lines in a delivery-status part", HEADER.replace(
+        b"\n\n", b'\nContent-Type: multipart/report; boundary="r"\n\n') + (
+        b"--r\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; x\n" + b"\r" * 50_000
+        + b"Final-Recipient: rfc822; u@x.example\nStatus: 5.1.1\n--r--\n")
     reply = b"\n\n<u@x.example>: said: 550 5.1.1 no\n"
     yield "Content-Type with 100,000 parameters", (  # 48 s in the email package unchecked
         b"From: a@b.example\nTo: c@d.example\nContent-Type: text/plain; " + b"a=b; " * 100_000
