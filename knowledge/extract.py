@@ -55,7 +55,13 @@ _VOUCHED_CODE_AT_START = re.compile(r"([2-5]\d\d)(?:([ -])(.*))?", re.DOTALL)
 # "mx.example.com #550 5.1.1 RESOLVER..." is read in `_match_line`.
 _CODE_AFTER_LEADIN = re.compile(
     r"(?:\b(?P<said>said|was|returned)\b:?|\{(?P<led>led)="
-    r"|\b(?P<word>error|code|status|reply|response|replied|responded|answered|message)\b"
+    r"|(?:\b(?P<word>error|code|status|reply|response|replied|responded|answered|message"
+    # The same words in the languages notices are written in; Chinese, Japanese
+    # and Korean ones end a run of letters with no space before the code.
+    r"|fehler|antwort|erreur|r[ée]ponse|c[óo]digo|respuesta|erro|resposta|errore|codice"
+    r"|risposta|hata|kodu?|yan[\u0131i]t|b[łl][ąa]d|b[łl][ęe]du|odpowied[źz]|fout|antwoord"
+    r"|ошибк[аи]|код|ответ)\b"
+    r"|(?P<wordcjk>错误|錯誤|代码|代碼|响应|回应|エラー|コード|応答|오류|에러|코드|응답))"
     r"(?: with)?:?"
     r"|(?P<mark>[\[#]|<--?|<<<?|--?>|=>|,<,)|[:;(])"
     r"\s*[\"']?(?P<code>[2-5]\d\d)[)\]]?:?(?:(?P<sep>[ -])(?P<rest>.*))?$",
@@ -311,7 +317,8 @@ def _match_line(line: str, open_code: int | None = None, previous: str = "",
     # (folded) line: Postfix writes "said: 554 No\n    Resent-From field given".
     # After "error", "code" or a mark it must be an SMTP code ("HTTP error 404",
     # "page [404] not found" are not).
-    if (m["word"] or m["mark"]) and not vouched and f"c{code}" not in loader.codes():
+    worded = m["word"] or m["wordcjk"]
+    if (worded or m["mark"]) and not vouched and f"c{code}" not in loader.codes():
         return None
     if m["mark"] == ",<,":  # the protocol log's next field, the context, is empty
         rest = rest.rstrip().removesuffix(",")

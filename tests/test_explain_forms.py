@@ -46,6 +46,15 @@ def test_reply_found_inside_its_wrapper(pasted, code, category):
     # Japanese and Chinese put no spaces between words.
     ("エラー: 550 宛先のユーザーが存在しません", 550),
     ("错误: 554 邮件被拒绝", 554),
+    # The word for "error" or "code" in the notice's own language, no colon.
+    ("エラーコード 550 ユーザーが存在しません", 550),
+    ("오류 코드 550 사용자가 존재하지 않습니다", 550),
+    ("错误代码 553 发件人被拒绝", 553),
+    ("Fehler 550 Benutzer unbekannt", 550),
+    ("Código de error 552 buzón lleno", 552),
+    ("Hata kodu 550 kullan\u0131c\u0131 bulunamad\u0131", 550),
+    ("Kod błędu 550 użytkownik nieznany", 550),
+    ("Код ошибки 550 пользователь не найден", 550),
 ])
 def test_a_code_after_the_words_notices_put_before_it(pasted, code):
     """Notices name the code in words ("error 550:", "with code 550"); none may go unanswered."""
@@ -55,6 +64,9 @@ def test_a_code_after_the_words_notices_put_before_it(pasted, code):
 
 @pytest.mark.parametrize("pasted", [
     "HTTP error 404 not found on the web server",  # no SMTP code
+    "Fehler 404 Seite nicht gefunden",  # nor in another language
+    "エラー 404 ページが見つかりません",
+    "Размер 250 KB",
     "Content-Length: 250",
     "Size: 250 KB",
     "error 552: x",  # a code with nothing readable after it
