@@ -58,10 +58,11 @@ _CODE_AFTER_LEADIN = re.compile(
     r"|(?:\b(?P<word>error|code|status|reply|response|replied|responded|answered|message"
     # The same words in the languages notices are written in; Chinese, Japanese
     # and Korean ones end a run of letters with no space before the code.
-    r"|fehler|antwort|erreur|r[ée]ponse|c[óo]digo|respuesta|erro|resposta|errore|codice"
-    r"|risposta|hata|kodu?|yan[\u0131i]t|b[łl][ąa]d|b[łl][ęe]du|odpowied[źz]|fout|antwoord"
-    r"|ошибк[аи]|код|ответ)\b"
-    r"|(?P<wordcjk>错误|錯誤|代码|代碼|响应|回应|エラー|コード|応答|오류|에러|코드|응답))"
+    r"|fehler|antwort|antwortete|erreur|r[ée]ponse|r[ée]pondu|c[óo]digo|respuesta|respondi[óo]"
+    r"|erro|resposta|respondeu|errore|codice|risposta|risposto|hata|kodu?|yan[\u0131i]t[\u0131i]?"
+    r"|b[łl][ąa]d|b[łl][ęe]du|odpowied[źz]|odpowiedzia[łl]a?|fout|antwoord|antwoordde"
+    r"|ошибк[аи]|код|ответ|ответил[аи]?)\b"
+    r"|(?P<wordcjk>错误|錯誤|代码|代碼|响应|回应|返回|回复|エラー|コード|応答|오류|에러|코드|응답))"
     r"(?: with)?:?"
     r"|(?P<mark>[\[#]|<--?|<<<?|--?>|=>|,<,)|[:;(])"
     r"\s*[\"']?(?P<code>[2-5]\d\d)[)\]]?:?(?:(?P<sep>[ -])(?P<rest>.*))?$",

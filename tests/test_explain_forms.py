@@ -55,6 +55,13 @@ def test_reply_found_inside_its_wrapper(pasted, code, category):
     ("Hata kodu 550 kullan\u0131c\u0131 bulunamad\u0131", 550),
     ("Kod błędu 550 użytkownik nieznany", 550),
     ("Код ошибки 550 пользователь не найден", 550),
+    # ... and "the server answered".
+    ("Сервер ответил 550 пользователь не найден", 550),
+    ("Serwer odpowiedział 550 nieznany użytkownik", 550),
+    ("Sunucu yan\u0131t\u0131 550 kullan\u0131c\u0131 yok", 550),
+    ("De server antwoordde 550 onbekende gebruiker", 550),
+    ("O servidor respondeu 550 usuário desconhecido", 550),
+    ("服务器返回 550 用户不存在", 550),
 ])
 def test_a_code_after_the_words_notices_put_before_it(pasted, code):
     """Notices name the code in words ("error 550:", "with code 550"); none may go unanswered."""
@@ -67,6 +74,7 @@ def test_a_code_after_the_words_notices_put_before_it(pasted, code):
     "Fehler 404 Seite nicht gefunden",  # nor in another language
     "エラー 404 ページが見つかりません",
     "Размер 250 KB",
+    "Der Server antwortete mit 404 Seite fehlt",
     "Content-Length: 250",
     "Size: 250 KB",
     "error 552: x",  # a code with nothing readable after it
