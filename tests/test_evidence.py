@@ -95,9 +95,11 @@ def test_a_bare_554_at_mail_from_is_about_the_sender() -> None:
 
 
 def test_vendor_wording_beats_any_enhanced_code() -> None:
-    ann = explain_reply(550, "5.4.6 Unusual sending activity detected")
+    # Zoho sends 5.4.6 with it; 5.4.6 (a loop) is `other`, which yields to the
+    # basic code, so a specific code of another subject shows the point.
+    ann = explain_reply(550, "5.7.1 Unusual sending activity detected")
     assert ann.category == "bad_reputation"
-    assert ann.matched == ("pattern:zoho-unusual-sending-activity over enhanced:5.4.6 "
+    assert ann.matched == ("pattern:zoho-unusual-sending-activity over enhanced:5.7.1 "
                            "(vendor wording)")
 
 

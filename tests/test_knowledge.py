@@ -173,7 +173,7 @@ def test_guard_literals_are_required_substrings() -> None:
     (450, "", "rcpt", "greylisted", "transient"),
     (221, "2.0.0 Bye", "quit", "ok", "ok"),
     (220, "mx.example.com ESMTP Postfix", "banner", "ok", "ok"),
-    (554, "", "banner", "service_unavailable", "permanent"),
+    (554, "", "banner", "blocklisted_ip", "permanent"),
     (421, "4.3.2 Service shutting down", None, "service_unavailable", "transient"),
     (500, "5.5.1 Command unrecognized: EHLO", "ehlo", "syntax_error", "warning"),
     (502, "5.5.1 EHLO not implemented", "ehlo", "syntax_error", "warning"),
