@@ -174,6 +174,12 @@ def test_guard_literals_are_required_substrings() -> None:
     (221, "2.0.0 Bye", "quit", "ok", "ok"),
     (220, "mx.example.com ESMTP Postfix", "banner", "ok", "ok"),
     (554, "", "banner", "blocklisted_ip", "permanent"),
+    (550, "", "banner", "blocklisted_ip", "permanent"),
+    # After the data the recipients were accepted: a bare 550 is no unknown user.
+    (550, "", "data", "policy_rejected", "permanent"),
+    (554, "", "helo", "helo_rejected", "permanent"),
+    (553, "", "rcpt", "syntax_error", "permanent"),
+    (553, "", "mail", "sender_rejected", "permanent"),
     (421, "4.3.2 Service shutting down", None, "service_unavailable", "transient"),
     (500, "5.5.1 Command unrecognized: EHLO", "ehlo", "syntax_error", "warning"),
     (502, "5.5.1 EHLO not implemented", "ehlo", "syntax_error", "warning"),
