@@ -372,8 +372,12 @@ def _limit_parts(data: bytes, max_parts: int) -> bytes:
 def _nth_delimiter(data: bytes, n: int) -> int:
     """Offset of the n-th line that is "--" and a declared boundary, or -1."""
     found: list[int] = []
-    boundaries = {m.group(1) or m.group(2) for m in _BOUNDARY.finditer(data)}
-    for boundary in sorted(boundaries)[:MAX_MULTIPARTS]:
+    boundaries: dict[bytes, None] = {}  # the first MAX_MULTIPARTS, in order
+    for m in _BOUNDARY.finditer(data):
+        boundaries.setdefault(m.group(1) or m.group(2))
+        if len(boundaries) >= MAX_MULTIPARTS:
+            break
+    for boundary in boundaries:
         needle = b"\n--" + boundary
         pos, count = -1, 0
         while count < n:
