@@ -53,13 +53,18 @@ _VOUCHED_CODE_AT_START = re.compile(r"([2-5]\d\d)(?:([ -])(.*))?", re.DOTALL)
 # "returned" vouch for what follows; after the others the code must be followed
 # by an enhanced code or real words (`_looks_like_reply_text`). Exchange's
 # "mx.example.com #550 5.1.1 RESOLVER..." is read in `_match_line`.
-# The code, after a lead-in: "550 5.1.1 text", "[550]", "'550'", "550-text".
-_CODE_AND_REST = r"\s*[\"']?(?P<code>[2-5]\d\d)[)\]]?:?(?:(?P<sep>[ -])(?P<rest>.*))?$"
+# The code, after a lead-in: "550 5.1.1 text", "[550]", "'550'", "550-text", and
+# with the full-width brackets and colon of Chinese and Japanese text (U+FF08,
+# U+FF09, U+FF1A), after which, as after the code itself, their words follow
+# with no space: "\uff08550\uff09宛先不明", "错误\uff1a550用户不存在".
+_CODE_AND_REST = (r"\s*[\"']?(?P<code>[2-5]\d\d)[)\]\uff09]?[:\uff1a]?"
+                  r"(?:(?P<sep>[ -]|(?<=[\uff09\uff1a])|(?=[\u3040-\u30ff\u3400-\u4dbf"
+                  r"\u4e00-\u9fff\uac00-\ud7af]))(?P<rest>.*))?$")
 _CODE_AFTER_LEADIN = re.compile(
     r"(?:\b(?P<said>said|was|returned)\b:?|\{(?P<led>led)="
     r"|\b(?P<word>error|code|status|reply|response|replied|responded|answered|message)\b"
     r"(?: with)?:?"
-    r"|(?P<mark>[\[#]|<--?|<<<?|--?>|=>|,<,)|[:;(])" + _CODE_AND_REST,
+    r"|(?P<mark>[\[#]|<--?|<<<?|--?>|=>|,<,)|[:;(\uff08\uff1a])" + _CODE_AND_REST,
     re.IGNORECASE | re.DOTALL,
 )
 # The same words in the languages notices are written in; Chinese, Japanese
@@ -72,7 +77,7 @@ _CODE_AFTER_FOREIGN_LEADIN = re.compile(
     r"|respondi[óo]|erro|resposta|respondeu|errore|codice|risposta|risposto|hata|kodu?"
     r"|yan[\u0131i]t[\u0131i]?|b[łl][ąa]d|b[łl][ęe]du|odpowied[źz]|odpowiedzia[łl]a?|fout"
     r"|antwoord|antwoordde|ошибк[аи]|код|ответ|ответил[аи]?)\b"
-    r"|(?P<wordcjk>错误|錯誤|代码|代碼|响应|回应|返回|回复|エラー|コード|応答|오류|에러|코드|응답)):?"
+    r"|(?P<wordcjk>错误|錯誤|代码|代碼|响应|回应|返回|回复|エラー|コード|応答|오류|에러|코드|응답))[:\uff1a\uff08]?"
     + _CODE_AND_REST,
     re.IGNORECASE | re.DOTALL,
 )

@@ -62,6 +62,9 @@ def test_reply_found_inside_its_wrapper(pasted, code, category):
     ("De server antwoordde 550 onbekende gebruiker", 550),
     ("O servidor respondeu 550 usuário desconhecido", 550),
     ("服务器返回 550 用户不存在", 550),
+    # Full-width brackets and colon, the words right after them.
+    ("配信エラー\uff08550\uff09宛先不明", 550),
+    ("错误\uff1a550用户不存在", 550),
 ])
 def test_a_code_after_the_words_notices_put_before_it(pasted, code):
     """Notices name the code in words ("error 550:", "with code 550"); none may go unanswered."""
