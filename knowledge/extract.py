@@ -354,19 +354,20 @@ def _reply_after_leadin(line: str) -> re.Match[str] | None:
     the reply is the 550 after "message". A few codes are looked past at most,
     so a line of nothing but expected codes costs a few searches, not one per code.
     """
-    for regex in (_CODE_AFTER_LEADIN, _CODE_AFTER_FOREIGN_LEADIN):
-        if regex is _CODE_AFTER_FOREIGN_LEADIN and _ANY_CODE.search(line) is None:
-            return None
-        start = 0
-        for _ in range(_MAX_EXPECTED):
-            m = regex.search(line, start)
-            if m is None:
-                break
-            if not _EXPECTED.search(line, max(0, m.start() - 20), m.start()):
-                return m
-            start = m.end("code")
-        else:
-            return None  # only codes a client expected: no reply on this line
+    m = _unexpected_code(_CODE_AFTER_LEADIN, line)
+    if m is None and _ANY_CODE.search(line) is not None:
+        m = _unexpected_code(_CODE_AFTER_FOREIGN_LEADIN, line)
+    return m
+
+
+def _unexpected_code(regex: re.Pattern[str], line: str) -> re.Match[str] | None:
+    """The first match of `regex` whose code is not one a client expected."""
+    start = 0
+    for _ in range(_MAX_EXPECTED):
+        m = regex.search(line, start)
+        if m is None or not _EXPECTED.search(line, max(0, m.start() - 20), m.start()):
+            return m
+        start = m.end("code")
     return None
 
 
